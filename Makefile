@@ -1,0 +1,34 @@
+# Every target creates .venv and installs the project with its dev extras when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench format clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mcp-agent-otel demo
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check mcp_agent_otel tests examples
+	$(BIN)/ruff format --check mcp_agent_otel tests examples
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix mcp_agent_otel tests examples
+	$(BIN)/ruff format mcp_agent_otel tests examples
+
+bench: $(STAMP)
+	$(BIN)/pytest -q -s tests/performance --bench-size=full
+
+clean:
+	rm -rf $(VENV) .mcp-agent-otel .pytest_cache .mypy_cache .ruff_cache bench-results.json

@@ -1,0 +1,264 @@
+"""The one taxonomy of the project: enums and frozen, JSON-round-trippable dataclasses.
+
+Every other module imports its vocabulary from here. Dataclasses are frozen and hashable
+(free-form mappings such as a tool's input schema or a call's arguments are held as
+canonical JSON text), and each round-trips exactly through ``to_dict``/``from_dict``,
+because the cache stores them and spans describe them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import types
+import typing
+from typing import Any, ClassVar, TypeVar, get_args, get_origin, get_type_hints
+
+JsonObject = dict[str, Any]
+
+
+class TaskType(str, enum.Enum):
+    INFORMATION_RETRIEVAL = "information_retrieval"
+    CONTENT_CREATION = "content_creation"
+    DATA_ANALYSIS = "data_analysis"
+    FILE_OPERATIONS = "file_operations"
+    WEB_AUTOMATION = "web_automation"
+    CODE_DEVELOPMENT = "code_development"
+    PROJECT_MANAGEMENT = "project_management"
+    RESEARCH = "research"
+    COMMUNICATION = "communication"
+    REASONING = "reasoning"
+
+
+class Complexity(str, enum.Enum):
+    SIMPLE = "simple"
+    MODERATE = "moderate"
+    COMPLEX = "complex"
+    VERY_COMPLEX = "very_complex"
+
+
+class ToolCategory(str, enum.Enum):
+    """What a tool (or a subtask's required capability) is for."""
+
+    SEARCH = "search"
+    TEXT = "text"
+    MATH = "math"
+    DATA = "data"
+    FILE = "file"
+    WEB = "web"
+    CODE = "code"
+    COMMUNICATION = "communication"
+    PROJECT = "project"
+    TIME = "time"
+    GENERAL = "general"
+
+
+class ExecutionPattern(str, enum.Enum):
+    DIRECT = "direct"
+    SEQUENTIAL = "sequential"
+    PARALLEL = "parallel"
+    ROUTER = "router"
+    ORCHESTRATOR = "orchestrator"
+    EVALUATOR_OPTIMIZER = "evaluator_optimizer"
+    SWARM = "swarm"
+
+
+class StepStatus(str, enum.Enum):
+    OK = "ok"
+    ERROR = "error"  # the call failed, or the tool answered with isError
+    TIMEOUT = "timeout"
+    UNMATCHED = "unmatched"  # no tool fits the subtask
+    SKIPPED = "skipped"  # not run because a step it depends on failed
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON spelling of a value: sorted keys, no whitespace, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_T = TypeVar("_T", bound="Model")
+
+
+class Model:
+    """Mixin: exact JSON round trip for frozen dataclasses built from the types in this module."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+    def to_dict(self) -> JsonObject:
+        return {f.name: _encode(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls: type[_T], data: JsonObject) -> _T:
+        if not isinstance(data, dict):
+            raise TypeError(
+                f"{cls.__name__}.from_dict expects an object, got {type(data).__name__}"
+            )
+        hints = _hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+        kwargs = {name: _decode(hints[name], data[name]) for name in names if name in data}
+        return cls(**kwargs)
+
+    def to_json(self) -> str:
+        return canonical_json(self.to_dict())
+
+    @classmethod
+    def from_json(cls: type[_T], text: str) -> _T:
+        return cls.from_dict(json.loads(text))
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = get_type_hints(cls)
+    return hints
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.to_dict()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(hint: Any, value: Any) -> Any:
+    origin = get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _decode(inner, value)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"expected a list for {hint}, got {type(value).__name__}")
+        inner = get_args(hint)[0]
+        return tuple(_decode(inner, v) for v in value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if isinstance(hint, type) and issubclass(hint, Model):
+        return hint.from_dict(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Subtask(Model):
+    """One step of a decomposed task."""
+
+    index: int
+    text: str
+    capabilities: tuple[ToolCategory, ...]
+    depends_on: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskAnalysis(Model):
+    """What TaskAnalyzer concludes about a task. Pure function of the task text."""
+
+    task_type: TaskType
+    complexity: Complexity
+    subtasks: tuple[Subtask, ...]
+    estimated_steps: int
+    pattern: ExecutionPattern
+    confidence: float
+    keywords: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolRef(Model):
+    """A tool's address: the configured server name and the tool name."""
+
+    server: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.server}/{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolInfo(Model):
+    """A tool as listed by an MCP server, with the category we map it to."""
+
+    server: str
+    name: str
+    description: str
+    input_schema: str  # canonical JSON of the tool's inputSchema
+    category: ToolCategory
+
+    @property
+    def ref(self) -> ToolRef:
+        return ToolRef(self.server, self.name)
+
+    def schema(self) -> JsonObject:
+        parsed: JsonObject = json.loads(self.input_schema)
+        return parsed
+
+
+@dataclasses.dataclass(frozen=True)
+class StepPlan(Model):
+    """The tool chosen for one subtask, its arguments and ordered fallbacks."""
+
+    subtask_index: int
+    tool: ToolRef
+    arguments: str  # canonical JSON object
+    confidence: float
+    fallbacks: tuple[ToolRef, ...] = ()
+
+    def argument_dict(self) -> JsonObject:
+        parsed: JsonObject = json.loads(self.arguments)
+        return parsed
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision(Model):
+    """What DecisionEngine chose: the pattern, one plan per matched subtask, a confidence."""
+
+    pattern: ExecutionPattern
+    confidence: float
+    steps: tuple[StepPlan, ...]
+    unmatched: tuple[int, ...] = ()  # subtask indexes no tool fits
+
+
+@dataclasses.dataclass(frozen=True)
+class StepResult(Model):
+    """What happened when a step ran."""
+
+    subtask_index: int
+    status: StepStatus
+    tool: ToolRef | None = None
+    output: str = ""
+    error: str | None = None
+    duration_ms: float = 0.0
+    attempts: tuple[ToolRef, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowResult(Model):
+    """The outcome of one autonomous workflow: every stage's output and each step's fate."""
+
+    task: str
+    analysis: TaskAnalysis
+    decision: Decision
+    steps: tuple[StepResult, ...]
+    env_fingerprint: str
+    duration_ms: float
+    trace_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status is StepStatus.OK for s in self.steps)
+
+    @property
+    def failed_steps(self) -> tuple[StepResult, ...]:
+        return tuple(s for s in self.steps if s.status is not StepStatus.OK)

@@ -1,0 +1,1 @@
+"""Tracing: SDK setup from OTEL_* settings, names, stage helpers, exporters."""

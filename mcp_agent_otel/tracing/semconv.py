@@ -1,0 +1,96 @@
+"""Every span name and attribute key the project emits, defined once.
+
+Standard keys first (OpenTelemetry GenAI and MCP semantic conventions), then our own under
+the ``mcp_agent.`` prefix. Span names are low-cardinality: IDs and task text go in
+attributes, and task text only when the user opts in.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+TRACER_NAME: Final = "mcp_agent_otel"
+
+# --- span names ---------------------------------------------------------------------------
+SPAN_WORKFLOW: Final = "invoke_workflow autonomous_task"
+SPAN_ANALYZE: Final = "task_analyzer.analyze"
+SPAN_DISCOVER: Final = "tool_discovery.discover"
+SPAN_LIST_TOOLS_PREFIX: Final = "tool_discovery.list_tools"
+SPAN_DECIDE: Final = "decision_engine.decide"
+SPAN_EXECUTE: Final = "meta_coordinator.execute"
+SPAN_EXECUTE_TOOL_PREFIX: Final = "execute_tool"
+
+WORKFLOW_NAME: Final = "autonomous_task"
+
+# The stage span names, in workflow order. Dashboards and the instrumentor use this list.
+STAGE_SPANS: Final = (SPAN_ANALYZE, SPAN_DISCOVER, SPAN_DECIDE, SPAN_EXECUTE)
+
+
+def list_tools_span_name(server: str) -> str:
+    return f"{SPAN_LIST_TOOLS_PREFIX} {server}"
+
+
+def execute_tool_span_name(tool: str) -> str:
+    return f"{SPAN_EXECUTE_TOOL_PREFIX} {tool}"
+
+
+# --- standard attribute keys (OTel GenAI / MCP / general semconv) --------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+MCP_METHOD_NAME: Final = "mcp.method.name"
+ERROR_TYPE: Final = "error.type"
+
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+
+# --- our own attribute keys ------------------------------------------------------------------
+TASK_TYPE: Final = "mcp_agent.task.type"
+TASK_COMPLEXITY: Final = "mcp_agent.task.complexity"
+TASK_SUBTASKS: Final = "mcp_agent.task.subtasks"
+TASK_TEXT: Final = "mcp_agent.task.text"  # only with MCP_AGENT_OTEL_CAPTURE_CONTENT=true
+TASK_LENGTH: Final = "mcp_agent.task.length"
+TASK_CONFIDENCE: Final = "mcp_agent.task.confidence"
+
+CACHE_HIT: Final = "mcp_agent.cache.hit"
+CACHE_RESULT: Final = "mcp_agent.cache.result"
+CACHE_LEVEL: Final = "mcp_agent.cache.level"
+CACHE_KEY: Final = "mcp_agent.cache.key"
+CACHE_AGE_S: Final = "mcp_agent.cache.age_s"
+CACHE_SIMILARITY: Final = "mcp_agent.cache.similarity"
+EVENT_CACHE_INVALIDATED: Final = "mcp_agent.cache.invalidated"
+CACHE_INVALIDATION_REASON: Final = "mcp_agent.cache.invalidation.reason"
+
+TOOLS_COUNT: Final = "mcp_agent.tools.count"
+SERVERS_COUNT: Final = "mcp_agent.servers.count"
+SERVERS_FAILED: Final = "mcp_agent.servers.failed"
+ENV_FINGERPRINT: Final = "mcp_agent.env.fingerprint"
+EVENT_SERVER_FAILED: Final = "mcp_agent.server.failed"
+
+DECISION_PATTERN: Final = "mcp_agent.decision.pattern"
+DECISION_CONFIDENCE: Final = "mcp_agent.decision.confidence"
+DECISION_STEPS: Final = "mcp_agent.decision.steps"
+DECISION_UNMATCHED: Final = "mcp_agent.decision.unmatched"
+
+MCP_SERVER: Final = "mcp_agent.mcp.server"
+STEP_INDEX: Final = "mcp_agent.step.index"
+STEP_STATUS: Final = "mcp_agent.step.status"
+STEP_ATTEMPT: Final = "mcp_agent.step.attempt"
+STEP_FALLBACK: Final = "mcp_agent.step.fallback"
+EVENT_FALLBACK: Final = "mcp_agent.step.fallback_used"
+
+WORKFLOW_OK: Final = "mcp_agent.workflow.ok"
+WORKFLOW_FAILED_STEPS: Final = "mcp_agent.workflow.failed_steps"
+
+# Error types we assign ourselves (exceptions use their qualified class name).
+ERROR_TOOL: Final = "tool_error"  # a tool result with isError
+ERROR_TIMEOUT: Final = "timeout"
+ERROR_SERVER_UNAVAILABLE: Final = "server_unavailable"
+ERROR_NO_TOOL: Final = "no_matching_tool"
+
+# --- configuration (environment) ---------------------------------------------------------------
+ENV_PREFIX: Final = "MCP_AGENT_OTEL_"
+ENV_HOME: Final = "MCP_AGENT_OTEL_HOME"
+ENV_CAPTURE_CONTENT: Final = "MCP_AGENT_OTEL_CAPTURE_CONTENT"
+CONTENT_MAX_CHARS: Final = 256

@@ -1,0 +1,168 @@
+"""Build an SDK TracerProvider from OpenTelemetry's own environment variables.
+
+The only module (with the CLI) that touches the SDK. ``configure_tracing`` honours
+``OTEL_SDK_DISABLED``, ``OTEL_SERVICE_NAME``/``OTEL_RESOURCE_ATTRIBUTES``,
+``OTEL_TRACES_SAMPLER``(``_ARG``), ``OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT`` and
+``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`` (``grpc`` or ``http/protobuf``). It never replaces
+a TracerProvider the user already installed, and flushes on exit.
+
+The embedded default: with no OTLP endpoint set, spans are appended as OTLP JSON lines to
+``$MCP_AGENT_OTEL_HOME/spans.jsonl`` (default ``./.mcp-agent-otel/spans.jsonl``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from mcp_agent_otel._version import __version__
+from mcp_agent_otel.tracing import semconv
+from mcp_agent_otel.tracing.export import LossCountingExporter, OtlpJsonFileExporter
+
+DEFAULT_SERVICE_NAME = "mcp-agent-otel"
+
+
+class TracingConfigError(ValueError):
+    """An OTEL_* or MCP_AGENT_OTEL_* setting that cannot be used; the message says which."""
+
+
+def home_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The project's state directory: ``$MCP_AGENT_OTEL_HOME`` or ``./.mcp-agent-otel``."""
+    env = os.environ if env is None else env
+    return Path(env.get(semconv.ENV_HOME) or ".mcp-agent-otel")
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def otlp_endpoint(env: Mapping[str, str]) -> str | None:
+    return (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or None
+    )
+
+
+def otlp_protocol(env: Mapping[str, str]) -> str:
+    protocol = (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    ).strip()
+    if protocol not in {"grpc", "http/protobuf"}:
+        raise TracingConfigError(
+            f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r} is not supported: use 'grpc' or "
+            "'http/protobuf' (http/json is not offered by the OpenTelemetry Python exporters)"
+        )
+    return protocol
+
+
+def _otlp_exporter(env: Mapping[str, str]) -> SpanExporter:
+    # The exporters read endpoint, headers, timeout, compression and TLS from OTEL_* themselves.
+    if otlp_protocol(env) == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
+
+        return GrpcExporter()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    return HttpExporter()
+
+
+@dataclasses.dataclass
+class TracingHandle:
+    """What ``configure_tracing`` set up. ``owned`` is False when the user's provider was kept."""
+
+    provider: trace.TracerProvider | None
+    owned: bool
+    exporters: tuple[LossCountingExporter, ...] = ()
+    spans_file: Path | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.provider is not None
+
+    @property
+    def lost_spans(self) -> int:
+        return sum(e.lost for e in self.exporters)
+
+    def force_flush(self, timeout_millis: int = 5000) -> bool:
+        if isinstance(self.provider, TracerProvider):
+            return self.provider.force_flush(timeout_millis)
+        return True
+
+    def shutdown(self) -> None:
+        if self.owned and isinstance(self.provider, TracerProvider):
+            self.provider.shutdown()
+
+
+def _resource(service_name: str | None, env: Mapping[str, str]) -> Resource:
+    """OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME win; then ``service_name``; then ours."""
+    detected = Resource.create()  # reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
+    defaults: dict[str, str] = {SERVICE_VERSION: __version__}
+    name = str(detected.attributes.get(SERVICE_NAME, ""))
+    if not env.get("OTEL_SERVICE_NAME") and (not name or name.startswith("unknown_service")):
+        defaults[SERVICE_NAME] = service_name or DEFAULT_SERVICE_NAME
+    return detected.merge(
+        Resource(
+            {k: v for k, v in defaults.items() if k == SERVICE_NAME or k not in detected.attributes}
+        )
+    )
+
+
+def configure_tracing(
+    *,
+    service_name: str | None = None,
+    extra_processors: Sequence[SpanProcessor] = (),
+    spans_file: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    set_global: bool = True,
+) -> TracingHandle:
+    """Install an SDK TracerProvider built from OTEL_* settings, unless one is installed already.
+
+    - ``OTEL_SDK_DISABLED=true``: nothing is installed; tracing stays a no-op.
+    - A provider already installed (the user's, or ``opentelemetry-instrument``'s): it is kept
+      as it is; ``extra_processors`` are added to it only if it is an SDK provider.
+    - Otherwise a new provider: OTLP over the configured protocol when an endpoint is set, and
+      the OTLP-JSON spans file when none is (or when ``spans_file`` is given explicitly).
+    """
+    env = os.environ if env is None else env
+    if _truthy(env.get("OTEL_SDK_DISABLED")):
+        return TracingHandle(provider=None, owned=False)
+
+    current = trace.get_tracer_provider()
+    if set_global and not isinstance(current, trace.ProxyTracerProvider):
+        if isinstance(current, TracerProvider):
+            for processor in extra_processors:
+                current.add_span_processor(processor)
+        return TracingHandle(provider=current, owned=False)
+
+    resource = _resource(service_name, env)
+    # The SDK reads OTEL_TRACES_SAMPLER(_ARG) and registers a flush-on-exit shutdown itself.
+    provider = TracerProvider(resource=resource)
+    exporters: list[LossCountingExporter] = []
+    endpoint = otlp_endpoint(env)
+    if endpoint:
+        exporters.append(LossCountingExporter(_otlp_exporter(env), f"OTLP ({endpoint})"))
+    path: Path | None = None
+    if spans_file is not None or not endpoint:
+        path = Path(spans_file) if spans_file is not None else home_dir(env) / "spans.jsonl"
+        exporters.append(LossCountingExporter(OtlpJsonFileExporter(path), f"file ({path})"))
+    for exporter in exporters:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    for processor in extra_processors:
+        provider.add_span_processor(processor)
+    if set_global:
+        trace.set_tracer_provider(provider)
+    return TracingHandle(provider=provider, owned=True, exporters=tuple(exporters), spans_file=path)

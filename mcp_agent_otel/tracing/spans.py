@@ -1,0 +1,139 @@
+"""Stage span helpers: the one way components open spans and record errors.
+
+Components use the OpenTelemetry API only. With no SDK installed the tracer is a no-op
+and these helpers cost next to nothing. Tracing never breaks the traced call: a failure
+while *recording* (an attribute hook, a broken exporter) is swallowed and counted, while an
+exception raised by the traced code itself is recorded and re-raised unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry.util.types import AttributeValue
+
+from mcp_agent_otel._version import __version__
+from mcp_agent_otel.tracing import semconv
+
+_lock = threading.Lock()
+_override: TracerProvider | None = None
+_tracer: Tracer = trace.get_tracer(semconv.TRACER_NAME, __version__)
+_recording_failures = 0
+
+
+def use_tracer_provider(provider: TracerProvider | None) -> None:
+    """Route the project's stage spans through ``provider`` (None: back to the global one).
+
+    The instrumentor calls this with the provider it was given.
+    """
+    global _override, _tracer
+    with _lock:
+        _override = provider
+        _tracer = trace.get_tracer(semconv.TRACER_NAME, __version__, tracer_provider=provider)
+
+
+def get_tracer() -> Tracer:
+    return _tracer
+
+
+def recording_failures() -> int:
+    """How many times recording telemetry failed (and was swallowed) in this process."""
+    return _recording_failures
+
+
+def _count_failure() -> None:
+    global _recording_failures
+    with _lock:
+        _recording_failures += 1
+
+
+def set_attributes(span: Span, attributes: Mapping[str, AttributeValue | None]) -> None:
+    """Set attributes, skipping None values; never raises."""
+    try:
+        span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+    except Exception:  # tracing never breaks the traced call
+        _count_failure()
+
+
+def add_event(
+    span: Span, name: str, attributes: Mapping[str, AttributeValue] | None = None
+) -> None:
+    try:
+        span.add_event(name, attributes=dict(attributes or {}))
+    except Exception:
+        _count_failure()
+
+
+def mark_error(span: Span, error_type: str, message: str | None = None) -> None:
+    """Status ERROR with ``error.type``; for failures that are results, not exceptions."""
+    try:
+        span.set_attribute(semconv.ERROR_TYPE, error_type)
+        span.set_status(Status(StatusCode.ERROR, message))
+    except Exception:
+        _count_failure()
+
+
+def record_exception(span: Span, exc: BaseException) -> None:
+    """Status ERROR, ``error.type`` = the exception's qualified class name, exception event."""
+    try:
+        span.record_exception(exc)
+    except Exception:
+        _count_failure()
+    mark_error(span, type(exc).__qualname__, str(exc) or type(exc).__qualname__)
+
+
+@contextmanager
+def stage_span(
+    name: str,
+    attributes: Mapping[str, AttributeValue | None] | None = None,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
+) -> Iterator[Span]:
+    """Open a current span for one stage; an exception escaping the block marks it ERROR."""
+    attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
+    with _tracer.start_as_current_span(
+        name, kind=kind, attributes=attrs, record_exception=False, set_status_on_exception=False
+    ) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            record_exception(span, exc)
+            raise
+
+
+def capture_content() -> bool:
+    """Whether the user opted in to recording task text (MCP_AGENT_OTEL_CAPTURE_CONTENT)."""
+    return os.environ.get(semconv.ENV_CAPTURE_CONTENT, "").strip().lower() in {"1", "true", "yes"}
+
+
+def content_attributes(text: str) -> dict[str, AttributeValue]:
+    """The task's length always; its text (truncated) only when the user opted in."""
+    attrs: dict[str, AttributeValue] = {semconv.TASK_LENGTH: len(text)}
+    if capture_content():
+        attrs[semconv.TASK_TEXT] = text[: semconv.CONTENT_MAX_CHARS]
+    return attrs
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+__all__ = [
+    "add_event",
+    "capture_content",
+    "content_attributes",
+    "current_trace_id",
+    "get_tracer",
+    "mark_error",
+    "record_exception",
+    "recording_failures",
+    "set_attributes",
+    "stage_span",
+    "use_tracer_provider",
+]
