@@ -214,10 +214,17 @@ class StepPlan(Model):
     arguments: str  # canonical JSON object
     confidence: float
     fallbacks: tuple[ToolRef, ...] = ()
+    fallback_arguments: tuple[str, ...] = ()  # canonical JSON objects, one per fallback
 
     def argument_dict(self) -> JsonObject:
         parsed: JsonObject = json.loads(self.arguments)
         return parsed
+
+    def attempts(self) -> tuple[tuple[ToolRef, JsonObject], ...]:
+        """The tool and its fallbacks in order, each with the arguments planned for it."""
+        fallback_args = [json.loads(a) for a in self.fallback_arguments]
+        fallback_args += [{}] * (len(self.fallbacks) - len(fallback_args))
+        return ((self.tool, self.argument_dict()), *zip(self.fallbacks, fallback_args))
 
 
 @dataclasses.dataclass(frozen=True)
