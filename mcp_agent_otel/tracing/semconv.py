@@ -61,6 +61,13 @@ CACHE_AGE_S: Final = "mcp_agent.cache.age_s"
 CACHE_SIMILARITY: Final = "mcp_agent.cache.similarity"
 EVENT_CACHE_INVALIDATED: Final = "mcp_agent.cache.invalidated"
 CACHE_INVALIDATION_REASON: Final = "mcp_agent.cache.invalidation.reason"
+CACHE_ERROR: Final = "mcp_agent.cache.error"  # what went wrong when cache.result=error
+CACHE_INVALIDATION_ENTRIES: Final = "mcp_agent.cache.invalidation.entries"  # entries dropped
+# Metric instruments of the analysis cache (OTel metrics API; no-op without an SDK).
+METRIC_CACHE_HITS: Final = "mcp_agent.cache.hits"
+METRIC_CACHE_MISSES: Final = "mcp_agent.cache.misses"
+METRIC_CACHE_EVICTIONS: Final = "mcp_agent.cache.evictions"
+METRIC_CACHE_INVALIDATIONS: Final = "mcp_agent.cache.invalidations"
 
 TOOLS_COUNT: Final = "mcp_agent.tools.count"
 SERVERS_COUNT: Final = "mcp_agent.servers.count"
@@ -94,3 +101,10 @@ ENV_PREFIX: Final = "MCP_AGENT_OTEL_"
 ENV_HOME: Final = "MCP_AGENT_OTEL_HOME"
 ENV_CAPTURE_CONTENT: Final = "MCP_AGENT_OTEL_CAPTURE_CONTENT"
 CONTENT_MAX_CHARS: Final = 256
+
+# --- the analysis cache's settings (mcp_agent_otel/caching/cache_manager.py) -----------------
+ENV_CACHE: Final = "MCP_AGENT_OTEL_CACHE"
+ENV_CACHE_DIR: Final = "MCP_AGENT_OTEL_CACHE_DIR"
+ENV_CACHE_TTL: Final = "MCP_AGENT_OTEL_CACHE_TTL"
+ENV_CACHE_MAX_ENTRIES: Final = "MCP_AGENT_OTEL_CACHE_MAX_ENTRIES"
+ENV_CACHE_SIMILARITY: Final = "MCP_AGENT_OTEL_CACHE_SIMILARITY"
