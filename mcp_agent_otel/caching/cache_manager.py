@@ -1,0 +1,1162 @@
+"""The disk-backed TaskAnalyzer cache: ``AnalysisCache`` and ``cache_from_env``.
+
+Storage is one ``diskcache.Cache`` (SQLite in WAL mode; not FanoutCache, whose timeouts
+silently drop writes) in ``$MCP_AGENT_OTEL_HOME/cache`` (mode 0700), shared by the threads
+and processes of one machine. Values are JSON only: ``JsonOnlyDisk`` refuses to unpickle a
+row (CVE-2025-69872), so a tampered cache cannot run code.
+
+Bounds: at most ``max_entries`` rows, counted in entries, evicted least-recently-used inside
+the writing transaction. Recency is recorded with a *throttled touch*: the first read of an
+entry after it was stored always records its access time, later reads only when the recorded
+time is older than ``touch_interval_s``. So a hit costs a read and, at most once per entry and
+interval, a small write; diskcache's own LRU policy writes on every hit (the benchmark
+measures both). Each entry expires after ``ttl_s``.
+
+TaskAnalyzer opens the ``task_analyzer.analyze`` span and calls ``fetch`` inside it; the
+cache records ``mcp_agent.cache.*`` attributes and invalidation events on that span (no
+span of its own) and counts hits, misses, evictions and invalidations through the OTel
+metrics API.
+
+Faults (a corrupt or truncated database, a read-only or full directory, a lock held by
+another process past ``lock_timeout_s``) never fail an analysis: it is computed and returned,
+the span says ``mcp_agent.cache.result=error``, one warning says what happened, and the cache
+recovers (a corrupt database is moved aside, never deleted, and a fresh one created).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import diskcache
+from diskcache.core import DBNAME, MODE_PICKLE, MODE_RAW
+from opentelemetry import metrics, trace
+from opentelemetry.util.types import AttributeValue
+
+from mcp_agent_otel._version import __version__
+from mcp_agent_otel.autonomous.errors import AgentError
+from mcp_agent_otel.autonomous.models import TaskAnalysis
+from mcp_agent_otel.caching.cache_keys import (
+    META_KEY,
+    CacheLevel,
+    KeyContext,
+    Normalizer,
+    entry_key,
+    key_version,
+    normalize_whitespace,
+    short_key,
+    task_digest,
+)
+from mcp_agent_otel.caching.cache_metrics import CacheMetrics
+from mcp_agent_otel.caching.invalidation_strategies import (
+    DEFAULT_MIN_CONFIDENCE,
+    BadEntryError,
+    CacheResult,
+    EntryKind,
+    GenerationState,
+    InvalidationReason,
+    StoredEntry,
+    bump,
+    may_store,
+    outcome_reason,
+    previous_context,
+    verdict,
+)
+from mcp_agent_otel.tracing import semconv, spans
+from mcp_agent_otel.tracing.setup import home_dir
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_TTL_S: Final = 300.0
+DEFAULT_MAX_ENTRIES: Final = 1000
+MIN_SIMILARITY: Final = 0.85  # a similarity threshold below this is refused as unsafe
+DEFAULT_LOCK_TIMEOUT_S: Final = 0.25
+DEFAULT_TOUCH_INTERVAL_S: Final = 1.0
+DEFAULT_RETRY_AFTER_S: Final = 2.0
+MAX_TASK_CHARS: Final = 16_384  # longer tasks are analysed but not cached (bypass)
+MAX_ENTRY_BYTES: Final = 256 * 1024
+_INLINE_BYTES: Final = 1 << 20  # every value stays inside SQLite: no value files to leak
+_DIR_MODE: Final = 0o700
+
+Compute = Callable[[str], TaskAnalysis]
+
+
+class CacheConfigError(AgentError, ValueError):
+    """A cache setting that cannot be used; the message names the variable and what to use."""
+
+
+class UnsafeRowError(BadEntryError):
+    """A row stored as a pickle: refused, never loaded (CVE-2025-69872)."""
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """Everything configurable about the cache; ``settings_from_env`` reads it from the env."""
+
+    directory: Path
+    enabled: bool = True
+    ttl_s: float = DEFAULT_TTL_S
+    max_entries: int = DEFAULT_MAX_ENTRIES
+    similarity: float | None = None
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+    touch_interval_s: float = DEFAULT_TOUCH_INTERVAL_S
+    retry_after_s: float = DEFAULT_RETRY_AFTER_S
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[bool, str]] = [
+            (math.isfinite(self.ttl_s) and self.ttl_s > 0, f"ttl_s={self.ttl_s!r}: use > 0"),
+            (self.max_entries >= 1, f"max_entries={self.max_entries!r}: use >= 1"),
+            (
+                self.lock_timeout_s >= 0 and math.isfinite(self.lock_timeout_s),
+                f"lock_timeout_s={self.lock_timeout_s!r}: use >= 0",
+            ),
+            (self.touch_interval_s >= 0, f"touch_interval_s={self.touch_interval_s!r}: use >= 0"),
+            (self.retry_after_s >= 0, f"retry_after_s={self.retry_after_s!r}: use >= 0"),
+            (
+                self.similarity is None or MIN_SIMILARITY <= self.similarity <= 1.0,
+                f"similarity={self.similarity!r}: use None (off) or a threshold in "
+                f"[{MIN_SIMILARITY}, 1]",
+            ),
+        ]
+        for ok, problem in checks:
+            if not ok:
+                raise CacheConfigError(f"invalid cache setting {problem}")
+
+
+_ON: Final = frozenset({"on", "1", "true", "yes"})
+_OFF: Final = frozenset({"off", "0", "false", "no"})
+
+
+def _env_number(environ: Mapping[str, str], name: str, default: float, accepted: str) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise CacheConfigError(f"{name}={raw!r} is not valid: use {accepted}")
+    return value
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> CacheSettings:
+    """Read the ``MCP_AGENT_OTEL_CACHE*`` variables; a bad value raises ``CacheConfigError``.
+
+    - ``MCP_AGENT_OTEL_CACHE``: ``on`` (default) or ``off``.
+    - ``MCP_AGENT_OTEL_CACHE_DIR``: default ``$MCP_AGENT_OTEL_HOME/cache``.
+    - ``MCP_AGENT_OTEL_CACHE_TTL``: seconds an entry lives (default 300).
+    - ``MCP_AGENT_OTEL_CACHE_MAX_ENTRIES``: the entry bound (default 1000).
+    - ``MCP_AGENT_OTEL_CACHE_SIMILARITY``: ``off`` (default) or a threshold in [0.85, 1].
+    """
+    env = os.environ if environ is None else environ
+    flag = env.get(semconv.ENV_CACHE, "").strip().lower() or "on"
+    if flag not in _ON | _OFF:
+        raise CacheConfigError(
+            f"{semconv.ENV_CACHE}={env.get(semconv.ENV_CACHE)!r} is not valid: use 'on' or 'off'"
+        )
+    raw_dir = env.get(semconv.ENV_CACHE_DIR, "").strip()
+    directory = Path(raw_dir).expanduser() if raw_dir else home_dir(env) / "cache"
+    if directory.exists() and not directory.is_dir():
+        raise CacheConfigError(
+            f"{semconv.ENV_CACHE_DIR}={str(directory)!r} is not a directory: point it at a "
+            "directory (it is created if missing)"
+        )
+    ttl = _env_number(env, semconv.ENV_CACHE_TTL, DEFAULT_TTL_S, "a positive number of seconds")
+    raw_max = env.get(semconv.ENV_CACHE_MAX_ENTRIES, "").strip()
+    max_entries = DEFAULT_MAX_ENTRIES
+    if raw_max:
+        if not raw_max.isdigit() or int(raw_max) < 1:
+            raise CacheConfigError(
+                f"{semconv.ENV_CACHE_MAX_ENTRIES}={raw_max!r} is not valid: use a whole number "
+                "of entries >= 1 (default 1000)"
+            )
+        max_entries = int(raw_max)
+    raw_sim = env.get(semconv.ENV_CACHE_SIMILARITY, "").strip().lower()
+    similarity: float | None = None
+    if raw_sim and raw_sim not in _OFF:
+        try:
+            similarity = float(raw_sim)
+        except ValueError:
+            similarity = math.nan
+        if not (MIN_SIMILARITY <= similarity <= 1.0):
+            raise CacheConfigError(
+                f"{semconv.ENV_CACHE_SIMILARITY}={env.get(semconv.ENV_CACHE_SIMILARITY)!r} is "
+                f"not valid: use 'off' (default) or a threshold between {MIN_SIMILARITY} and 1.0"
+            )
+    return CacheSettings(
+        directory=directory,
+        enabled=flag in _ON,
+        ttl_s=ttl,
+        max_entries=max_entries,
+        similarity=similarity,
+    )
+
+
+def cache_from_env(environ: Mapping[str, str] | None = None) -> AnalysisCache | None:
+    """The cache the environment asks for, or None when ``MCP_AGENT_OTEL_CACHE=off``.
+
+    Nothing is opened yet: the directory and database are created on first use.
+    """
+    settings = settings_from_env(environ)
+    return AnalysisCache(settings) if settings.enabled else None
+
+
+# --- storage --------------------------------------------------------------------------------
+
+
+class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
+    """diskcache serialisation restricted to JSON: pickled keys or values are refused.
+
+    diskcache's default ``Disk`` unpickles whatever a row holds (CVE-2025-69872); a row
+    planted by anyone who can write the directory would run code on the next read. Here a
+    pickled row raises ``UnsafeRowError`` before any byte of it is interpreted.
+    """
+
+    def put(self, key: Any) -> tuple[Any, bool]:
+        if type(key) is not str:
+            raise TypeError(f"cache keys are strings, got {type(key).__name__}")
+        db_key, raw = super().put(key)
+        return db_key, bool(raw)
+
+    def get(self, key: Any, raw: bool) -> Any:
+        if not raw:
+            raise UnsafeRowError("refused to unpickle a cache key (pickled rows are not loaded)")
+        return super().get(key, raw)
+
+    def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> Any:
+        if read or not isinstance(value, dict):
+            raise TypeError("the analysis cache stores JSON objects only")
+        data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return super().store(data, False, key=key)
+
+    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+        if mode == MODE_PICKLE:
+            raise UnsafeRowError(
+                "refused to unpickle a cache row: the cache directory holds data this program "
+                "never writes (tampering?); the row is treated as a miss and replaced"
+            )
+        data = super().fetch(mode, filename, value, read)
+        return decode_json(data)
+
+
+def decode_json(data: Any) -> Any:
+    if isinstance(data, bytes | bytearray | memoryview):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadEntryError(f"a cache row is not UTF-8 JSON ({exc})") from None
+    if not isinstance(data, str):
+        raise BadEntryError(f"a cache row holds a {type(data).__name__}, not JSON")
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise BadEntryError(f"a cache row is not valid JSON ({exc})") from None
+
+
+_SELECT_ROW: Final = (
+    "SELECT access_time, access_count, mode, filename, value FROM Cache WHERE key = ? AND raw = 1"
+)
+_TOUCH: Final = (
+    "UPDATE Cache SET access_time = ?, access_count = access_count + 1 WHERE key = ? AND raw = 1"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    entry: StoredEntry
+    access_time: float
+    access_count: int
+    raw: bytes | None = None  # the stored bytes, when inline: a key for decoded values
+
+
+_MEMO_SIZE: Final = 1024
+
+
+def _remember(memo: dict[bytes, Any], raw: bytes, value: Any) -> None:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[raw] = value
+
+
+class _Store:
+    """One open ``diskcache.Cache`` plus the few statements diskcache has no API for.
+
+    Count-bounded LRU eviction and the throttled touch are SQL over diskcache's own ``Cache``
+    table (its columns ``access_time`` and ``access_count`` are unused under the ``none``
+    eviction policy), run on diskcache's connection and inside its transactions.
+    """
+
+    def __init__(self, directory: Path, lock_timeout_s: float) -> None:
+        self.directory = directory
+        _prepare_directory(directory)
+        db = directory / DBNAME
+        if db.exists():
+            _preflight(db, lock_timeout_s)
+        self.cache = diskcache.Cache(
+            str(directory),
+            timeout=lock_timeout_s,
+            disk=JsonOnlyDisk,
+            eviction_policy="none",
+            size_limit=2**62,
+            cull_limit=10,
+            statistics=0,
+            tag_index=0,
+            disk_min_file_size=_INLINE_BYTES,
+        )
+        with self.cache.transact():
+            self.cache._sql("CREATE INDEX IF NOT EXISTS Cache_access_time ON Cache (access_time)")
+        # Parsed rows by their stored bytes: equal bytes, equal entry; saves re-parsing on hits.
+        self._parsed: dict[bytes, StoredEntry] = {}
+        self._state_raw: Any = None
+        self._state: GenerationState | None = None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.cache.close()
+
+    # -- reads (no transaction) --
+
+    def row(self, key: str) -> Row | None:
+        found = self.cache._sql(_SELECT_ROW, (key,)).fetchone()
+        if found is None:
+            return None
+        access_time, access_count, mode, filename, value = found
+        raw: bytes | None = None
+        if mode == MODE_RAW and type(value) is bytes:
+            raw = value
+            entry = self._parsed.get(value)
+            if entry is None:
+                entry = StoredEntry.from_dict(decode_json(value))
+                _remember(self._parsed, value, entry)
+        else:  # anything else goes through the refusing Disk (pickles raise there)
+            entry = StoredEntry.from_dict(self.cache.disk.fetch(mode, filename, value, False))
+        return Row(entry, float(access_time or 0.0), int(access_count or 0), raw)
+
+    def state(self) -> GenerationState | None:
+        found = self.cache._sql(_SELECT_ROW, (META_KEY,)).fetchone()
+        if found is None:
+            return None
+        _, _, mode, filename, value = found
+        if mode == MODE_RAW and type(value) is bytes and value == self._state_raw:
+            return self._state
+        state = GenerationState.from_dict(self.cache.disk.fetch(mode, filename, value, False))
+        self._state_raw, self._state = value, state
+        return state
+
+    def touch(self, key: str, now: float) -> None:
+        self.cache._sql(_TOUCH, (now, key))
+
+    def entry_count(self) -> int:
+        (count,) = self.cache._sql(
+            "SELECT COUNT(*) FROM Cache WHERE key != ?", (META_KEY,)
+        ).fetchone()
+        return int(count)
+
+    def kinds(self) -> dict[str, int]:
+        rows = self.cache._sql(
+            "SELECT tag, COUNT(*) FROM Cache WHERE key != ? GROUP BY tag", (META_KEY,)
+        ).fetchall()
+        return {str(tag): int(n) for tag, n in rows}
+
+    # -- writes (inside ``transaction``) --
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.cache.transact(retry=False):
+            yield
+
+    def put(self, key: str, entry: StoredEntry, ttl_s: float) -> None:
+        # diskcache culls a row 2 TTLs after it was written; until then a lookup reports it
+        # as "expired" rather than a plain miss.
+        self.cache.set(key, entry.to_dict(), expire=2 * ttl_s, tag=entry.kind.value)
+
+    def put_state(self, state: GenerationState) -> None:
+        self.cache.set(META_KEY, state.to_dict(), tag="meta")
+
+    def delete(self, key: str) -> bool:
+        return bool(self.cache.delete(key))
+
+    def evict_over(self, max_entries: int) -> int:
+        """Delete least-recently-used entries until at most ``max_entries`` remain."""
+        sql = self.cache._sql
+        ((count,),) = sql("SELECT value FROM Settings WHERE key = 'count'").fetchall()
+        ((meta,),) = sql("SELECT COUNT(*) FROM Cache WHERE key = ?", (META_KEY,)).fetchall()
+        excess = int(count) - int(meta) - max_entries
+        if excess <= 0:
+            return 0
+        victims = sql(
+            "SELECT rowid, filename FROM Cache WHERE key != ? ORDER BY access_time LIMIT ?",
+            (META_KEY, excess),
+        ).fetchall()
+        sql(
+            "DELETE FROM Cache WHERE rowid IN (SELECT rowid FROM Cache WHERE key != ?"
+            " ORDER BY access_time LIMIT ?)",
+            (META_KEY, excess),
+        )
+        for _, filename in victims:
+            if filename:
+                self.cache.disk.remove(filename)
+        return len(victims)
+
+    def clear_entries(self) -> int:
+        """Delete every entry (not the state row)."""
+        sql = self.cache._sql
+        ((n,),) = sql("SELECT COUNT(*) FROM Cache WHERE key != ?", (META_KEY,)).fetchall()
+        sql("DELETE FROM Cache WHERE key != ?", (META_KEY,))
+        return int(n)
+
+
+def _prepare_directory(directory: Path) -> None:
+    """Create the cache directory with mode 0700, or tighten an existing one we own."""
+    directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+    st = directory.stat()
+    if st.st_mode & 0o777 != _DIR_MODE and st.st_uid == os.getuid():
+        with contextlib.suppress(OSError):  # a read-only directory stays as it is
+            directory.chmod(_DIR_MODE)
+
+
+def _preflight(db: Path, lock_timeout_s: float) -> None:
+    """Fail fast on a corrupt, locked or unreadable database.
+
+    diskcache's constructor writes its settings and retries a locked database for 60 s;
+    this check bounds that by ``lock_timeout_s`` and finds a corrupt file before it does.
+    """
+    con = sqlite3.connect(str(db), timeout=lock_timeout_s, isolation_level=None)
+    try:
+        (verdict_,) = con.execute("PRAGMA quick_check").fetchone()
+        if verdict_ != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {verdict_}")
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("ROLLBACK")
+    finally:
+        con.close()
+
+
+# --- faults ---------------------------------------------------------------------------------
+
+
+_FAULT_TEXT: Final = {
+    "locked": "the cache database is locked by another process (waited {timeout:g} s)",
+    "corrupt": "the cache database is corrupt or truncated",
+    "read_only": "the cache directory is read-only",
+    "full": "the disk or the cache database is full",
+    "unsafe_row": "a cache row was refused (pickled data: possible tampering)",
+    "bad_entry": "a cache row is malformed",
+    "io": "the cache database could not be read or written",
+}
+
+
+def classify_fault(exc: BaseException) -> str:
+    """A storage failure's kind: locked, corrupt, read_only, full, unsafe_row, bad_entry, io."""
+    if isinstance(exc, UnsafeRowError):
+        return "unsafe_row"
+    if isinstance(exc, BadEntryError | TypeError | ValueError | KeyError):
+        return "bad_entry"
+    if isinstance(exc, diskcache.Timeout):
+        return "locked"
+    if isinstance(exc, sqlite3.Error):
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return "locked"
+        if "full" in text:
+            return "full"
+        if "readonly" in text or "read-only" in text or "read only" in text:
+            return "read_only"
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            return "corrupt"
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            return "corrupt"
+        return "io"
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "read_only"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return "full"
+        return "io"
+    return "io"
+
+
+class _Fault(Exception):
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+# --- the cache ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Lookup:
+    """What one ``fetch`` learned and records on its span."""
+
+    result: CacheResult = CacheResult.MISS
+    level: CacheLevel = CacheLevel.ANALYSIS
+    key: str = ""
+    age_s: float | None = None
+    fault: str | None = None
+    events: list[tuple[InvalidationReason, int]] = field(default_factory=list)
+
+    def attributes(self) -> dict[str, AttributeValue | None]:
+        return {
+            semconv.CACHE_HIT: self.result is CacheResult.HIT,
+            semconv.CACHE_RESULT: self.result.value,
+            semconv.CACHE_LEVEL: int(self.level),
+            semconv.CACHE_KEY: short_key(self.key) if self.key else None,
+            semconv.CACHE_AGE_S: round(self.age_s, 6) if self.age_s is not None else None,
+            semconv.CACHE_ERROR: self.fault,
+        }
+
+
+@dataclass(frozen=True)
+class WarmReport:
+    """What ``warm`` did: entries stored, tasks skipped (with why), entries evicted."""
+
+    stored: int
+    skipped: tuple[tuple[int, str], ...]
+    evicted: int
+
+
+def _default_normalizer() -> Normalizer:
+    try:  # the analyzer's own normaliser: texts it identifies have equal analyses
+        from mcp_agent_otel.autonomous import task_analyzer
+
+        normalize: Normalizer = task_analyzer.normalize_task
+        return normalize
+    except (ImportError, AttributeError):
+        return normalize_whitespace
+
+
+def _default_analyzer_version() -> str:
+    try:
+        from mcp_agent_otel.autonomous import task_analyzer
+
+        return str(getattr(task_analyzer, "ANALYZER_VERSION", __version__))
+    except ImportError:
+        return __version__
+
+
+class CacheUnavailableError(AgentError):
+    """A manual cache operation (clear, warm, stats) could not use the store; says why."""
+
+
+class AnalysisCache:
+    """A disk-backed, context-aware cache of ``TaskAnalysis`` results.
+
+    Implements TaskAnalyzer's ``AnalysisCacheProtocol`` (``fetch``), MetaCoordinator's
+    ``report_outcome`` hook and ToolDiscovery's environment listener
+    (``on_environment_change``; ``subscribe(discovery)`` registers it). Safe to share
+    between threads; several processes may open the same directory.
+    """
+
+    def __init__(
+        self,
+        settings: CacheSettings | None = None,
+        *,
+        normalize: Normalizer | None = None,
+        analyzer_version: str | None = None,
+        clock: Callable[[], float] = time.time,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self.settings = settings or settings_from_env()
+        self._normalize = normalize or _default_normalizer()
+        self.version = key_version(analyzer_version or _default_analyzer_version())
+        self._clock = clock
+        self.metrics = CacheMetrics(meter_provider)
+        self._lock = threading.RLock()
+        self._store: _Store | None = None
+        self._retry_open_at = 0.0
+        self._last_open_fault = "io"
+        self._writes_paused_until = 0.0
+        self._touch_paused_until = 0.0
+        self._warned: set[str] = set()
+        self._epoch = 0  # in-process count of global invalidations: the race guard
+        self._analyses: dict[bytes, TaskAnalysis] = {}
+
+    @property
+    def directory(self) -> Path:
+        return self.settings.directory
+
+    # -- the protocol --------------------------------------------------------------------------
+
+    def fetch(self, task: str, env_fingerprint: str, compute: Compute) -> TaskAnalysis:
+        """The analysis of ``task`` in the environment ``env_fingerprint``: cached or computed.
+
+        Exceptions from ``compute`` (bad input) propagate unchanged; cache failures never do.
+        An empty fingerprint (environment not discovered yet) or an oversized task bypasses
+        the cache.
+        """
+        span = trace.get_current_span()
+        look = _Lookup()
+        normalized = self._key_text(task, env_fingerprint)
+        if not normalized:
+            look.result = CacheResult.BYPASS
+            self._record(span, look)
+            return compute(task)
+        digest = task_digest(normalized)
+        epoch = self._epoch
+        context: KeyContext | None = None
+        previous_key: str | None = None
+        try:
+            store, state = self._open()
+            context = KeyContext(self.version, env_fingerprint, state.generation)
+            look.key = entry_key(context, CacheLevel.ANALYSIS, digest)
+            now = self._clock()
+            row = self._read_or_drop(store, look.key, look)
+            if row is not None:
+                look.result = verdict(row.entry, context, now)
+                if look.result is CacheResult.HIT:
+                    analysis = self._decode(store, look.key, row, look)
+                    if analysis is not None:
+                        look.age_s = row.entry.age(now)
+                        self._maybe_touch(store, look.key, row, now)
+                        self._record(span, look)
+                        return analysis
+                elif look.result is CacheResult.EXPIRED:
+                    look.events.append((InvalidationReason.TTL_EXPIRED, 1))
+                else:
+                    look.events.append((row.entry.reason or InvalidationReason.MANUAL, 1))
+            elif look.fault is None:
+                previous_key = self._probe_previous(store, state, context, digest, now, look)
+        except _Fault as fault:
+            look.result = CacheResult.ERROR
+            look.fault = fault.kind
+            context = None  # the store is not usable: do not try to write either
+        self._record(span, look)
+        analysis = compute(task)
+        if context is not None:
+            self._store_computed(span, look, context, analysis, epoch, previous_key)
+        return analysis
+
+    def report_outcome(
+        self, task: str, env_fingerprint: str, decision_confidence: float, ok: bool
+    ) -> None:
+        """After a run: drop the cached analysis if its plan failed or had low confidence."""
+        reason = outcome_reason(decision_confidence, ok, self.settings.min_confidence)
+        normalized = self._key_text(task, env_fingerprint)
+        if reason is None or not normalized:
+            return
+        with contextlib.suppress(_Fault):  # reported; a cache failure never fails the run
+            self._tombstone(normalized, env_fingerprint, reason)
+
+    def on_environment_change(self, old_fingerprint: str, new_fingerprint: str) -> None:
+        """ToolDiscovery's listener: the tool set changed; nothing stored before applies."""
+        with self._lock:
+            self._epoch += 1
+        # On a fault (reported) entries stay keyed by the old fingerprint: still never served.
+        with contextlib.suppress(_Fault):
+            self._bump(
+                InvalidationReason.ENVIRONMENT_CHANGED,
+                env_from=old_fingerprint,
+                env_to=new_fingerprint,
+            )
+
+    def subscribe(self, discovery: Any) -> None:
+        """Listen to a ToolDiscovery's environment changes (``tools/list_changed``)."""
+        discovery.add_listener(self.on_environment_change)
+
+    # -- manual API (raises CacheUnavailableError when the store cannot be used) ---------------
+
+    def invalidate(
+        self,
+        task: str,
+        env_fingerprint: str,
+        reason: InvalidationReason = InvalidationReason.MANUAL,
+    ) -> bool:
+        """Drop one task's cached analysis (replaced by a tombstone); True if there was one."""
+        normalized = self._key_text(task, env_fingerprint)
+        if not normalized:
+            return False
+        with self._manual():
+            return self._tombstone(normalized, env_fingerprint, reason)
+
+    def invalidate_all(self, reason: InvalidationReason = InvalidationReason.MANUAL) -> int:
+        """Bump the generation: no entry stored so far is served again. Returns their count."""
+        with self._lock:
+            self._epoch += 1
+        with self._manual():
+            return self._bump(reason)
+
+    def clear(self) -> int:
+        """Delete every entry and bump the generation. Returns how many entries were deleted."""
+        with self._lock:
+            self._epoch += 1
+        with self._manual():
+            store, state = self._open()
+            with self._guard(store), store.transaction():
+                state = store.state() or state
+                removed = store.clear_entries()
+                store.put_state(bump(state, InvalidationReason.MANUAL, self._clock()))
+        self.metrics.invalidated(removed, InvalidationReason.MANUAL.value)
+        self._announce(trace.get_current_span(), InvalidationReason.MANUAL, removed)
+        return removed
+
+    def warm(self, tasks: Iterable[str], env_fingerprint: str, compute: Compute) -> WarmReport:
+        """Analyse ``tasks`` and store them all in one transaction (the first N unique ones).
+
+        A task the analyzer refuses is skipped with its error message; so are duplicates and
+        tasks past the entry bound.
+        """
+        if not env_fingerprint:
+            raise CacheConfigError(
+                "warming needs the environment fingerprint the agent will run under "
+                "(ToolDiscovery.fingerprint): an empty fingerprint is never cached"
+            )
+        skipped: list[tuple[int, str]] = []
+        computed: dict[str, TaskAnalysis] = {}
+        for index, task in enumerate(tasks):
+            normalized = self._key_text(task, env_fingerprint)
+            try:
+                analysis = compute(task)
+            except (AgentError, ValueError) as exc:
+                skipped.append((index, str(exc)))
+                continue
+            if not normalized:
+                skipped.append((index, f"longer than {MAX_TASK_CHARS} characters: not cached"))
+                continue
+            digest = task_digest(normalized)
+            if digest in computed:
+                skipped.append((index, "same task as an earlier line"))
+            elif len(computed) >= self.settings.max_entries:
+                skipped.append((index, f"past the entry bound ({self.settings.max_entries})"))
+            else:
+                computed[digest] = analysis
+        with self._manual():
+            store, state = self._open()
+            now = self._clock()
+            with self._guard(store), store.transaction():
+                state = store.state() or state
+                context = KeyContext(self.version, env_fingerprint, state.generation)
+                for digest, analysis in computed.items():
+                    entry = self._entry(EntryKind.ANALYSIS, analysis.to_dict(), context, now)
+                    store.put(entry_key(context, CacheLevel.ANALYSIS, digest), entry, self.ttl_s)
+                evicted = store.evict_over(self.settings.max_entries)
+        self.metrics.evicted(evicted)
+        return WarmReport(stored=len(computed), skipped=tuple(skipped), evicted=evicted)
+
+    def stats(self) -> dict[str, Any]:
+        """What is stored and how the cache is configured, plus this process's counters."""
+        info: dict[str, Any] = {
+            "directory": str(self.directory),
+            "enabled": self.settings.enabled,
+            "max_entries": self.settings.max_entries,
+            "ttl_s": self.settings.ttl_s,
+            "similarity": self.settings.similarity,
+            "version": self.version,
+        }
+        with self._manual():
+            store, state = self._open()
+            with self._guard(store):
+                kinds = store.kinds()
+                state = store.state() or state
+        info.update(
+            entries=sum(kinds.values()),
+            by_kind=kinds,
+            generation=state.generation,
+            last_invalidation=(
+                {"reason": state.reason.value, "at": state.at} if state.reason else None
+            ),
+            disk_bytes=directory_bytes(self.directory),
+            quarantined=sorted(p.name for p in self.directory.glob(f"{DBNAME}.corrupt-*")),
+            counters=self.metrics.snapshot(),
+        )
+        return info
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    @property
+    def ttl_s(self) -> float:
+        return self.settings.ttl_s
+
+    # -- internals: opening, faults, recovery --------------------------------------------------
+
+    def _key_text(self, task: str, env_fingerprint: str) -> str:
+        """The normalised task, or "" when this lookup must bypass the cache."""
+        if not self.settings.enabled or not env_fingerprint or len(task) > MAX_TASK_CHARS:
+            return ""
+        return self._normalize(task)
+
+    @contextlib.contextmanager
+    def _manual(self) -> Iterator[None]:
+        try:
+            yield
+        except _Fault as fault:
+            text = _FAULT_TEXT.get(fault.kind, fault.kind).format(
+                timeout=self.settings.lock_timeout_s
+            )
+            raise CacheUnavailableError(
+                f"analysis cache at {self.directory}: {text}; nothing was changed"
+            ) from None
+
+    def _open(self) -> tuple[_Store, GenerationState]:
+        """The open store and its current state; raises ``_Fault`` (already warned about)."""
+        store = self._store
+        if store is None:
+            with self._lock:
+                store = self._store if self._store is not None else self._open_locked()
+        try:
+            with self._guard(store):
+                state = store.state()
+        except _Fault as fault:
+            if fault.kind not in ("bad_entry", "unsafe_row"):
+                raise
+            state = None  # a damaged state row: start over (below), entries are cleared
+            with self._guard(store), store.transaction():
+                store.clear_entries()
+                store.put_state(GenerationState(version=self.version, at=self._clock()))
+        if state is None or state.version != self.version:
+            state = self._init_state(store)
+        return store, state
+
+    def _open_locked(self) -> _Store:
+        if time.monotonic() < self._retry_open_at:
+            raise _Fault(self._last_open_fault)
+        try:
+            store = _Store(self.directory, self.settings.lock_timeout_s)
+        except Exception as exc:
+            kind = classify_fault(exc)
+            if kind != "corrupt" or not self._quarantine():
+                self._open_failed(kind, exc)
+                raise _Fault(kind) from None
+            try:
+                store = _Store(self.directory, self.settings.lock_timeout_s)
+            except Exception as exc2:
+                self._open_failed(classify_fault(exc2), exc2)
+                raise _Fault(classify_fault(exc2)) from None
+            self._warn(kind, exc, recovered=True)
+        self._store = store
+        return store
+
+    def _open_failed(self, kind: str, exc: BaseException) -> None:
+        self._last_open_fault = kind
+        self._retry_open_at = time.monotonic() + self.settings.retry_after_s
+        self._warn(kind, exc)
+
+    def _init_state(self, store: _Store) -> GenerationState:
+        """Create the state row, or bump the generation if another version wrote the cache."""
+        count = 0
+        with self._guard(store), store.transaction():
+            state = store.state()
+            if state is None:
+                state = GenerationState(version=self.version, at=self._clock())
+                store.put_state(state)
+            elif state.version != self.version:
+                state = bump(
+                    state, InvalidationReason.VERSION_CHANGED, self._clock(), version=self.version
+                )
+                store.put_state(state)
+                count = store.entry_count() or 0
+        if count:
+            self.metrics.invalidated(count, InvalidationReason.VERSION_CHANGED.value)
+            self._announce(trace.get_current_span(), InvalidationReason.VERSION_CHANGED, count)
+        return state
+
+    @contextlib.contextmanager
+    def _guard(self, store: _Store | None) -> Iterator[None]:
+        """Turn a storage failure into a ``_Fault``: warn once, recover where possible."""
+        try:
+            yield
+        except _Fault:
+            raise
+        except Exception as exc:
+            kind = classify_fault(exc)
+            recovered = False
+            if kind == "corrupt" and store is not None:
+                recovered = self._recover_corrupt(store)
+            elif kind in ("locked", "full", "read_only", "io"):
+                self._writes_paused_until = time.monotonic() + self.settings.retry_after_s
+            self._warn(kind, exc, recovered=recovered)
+            raise _Fault(kind) from None
+
+    def _healthy(self) -> None:
+        """A write succeeded: the cache works again, so the next fault gets a warning."""
+        if self._warned:
+            with self._lock:
+                self._warned.clear()
+
+    def _warn(self, kind: str, exc: BaseException, *, recovered: bool = False) -> None:
+        with self._lock:
+            if kind in self._warned:
+                _log.debug("analysis cache fault again (%s): %s", kind, exc)
+                return
+            self._warned.add(kind)
+        text = _FAULT_TEXT.get(kind, kind).format(timeout=self.settings.lock_timeout_s)
+        if recovered:
+            tail = "the damaged database was moved aside and a fresh one is used"
+        elif kind in ("unsafe_row", "bad_entry"):
+            tail = "the row was not loaded; the analysis is computed afresh"
+        else:
+            tail = "analyses are computed without the cache until it works again"
+        _log.warning("analysis cache at %s: %s (%s); %s", self.directory, text, exc, tail)
+
+    def _quarantine(self) -> bool:
+        """Move a corrupt database (and its WAL files) aside; never delete it."""
+        db = self.directory / DBNAME
+        if not db.exists():
+            return False
+        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{threading.get_ident()}"
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                src = db.with_name(DBNAME + suffix)
+                if src.exists():
+                    src.rename(db.with_name(f"{DBNAME}.corrupt-{stamp}{suffix}"))
+        except OSError:
+            return False
+        return True
+
+    def _recover_corrupt(self, store: _Store) -> bool:
+        with self._lock:
+            if self._store is not store:
+                return True  # another thread recovered already
+            store.close()
+            self._store = None
+            try:
+                _preflight(self.directory / DBNAME, self.settings.lock_timeout_s)
+                return True  # the file on disk is sound: another process recovered it
+            except Exception as exc:
+                if classify_fault(exc) != "corrupt":
+                    return False
+            return self._quarantine()
+
+    # -- internals: reading --------------------------------------------------------------------
+
+    def _read_or_drop(self, store: _Store, key: str, look: _Lookup) -> Row | None:
+        """The row at ``key``; a refused or malformed row is deleted and reported as an error."""
+        try:
+            with self._guard(store):
+                return store.row(key)
+        except _Fault as fault:
+            if fault.kind not in ("unsafe_row", "bad_entry"):
+                raise
+            look.result = CacheResult.ERROR
+            look.fault = fault.kind
+            self._drop_row(store, key)
+            return None
+
+    def _drop_row(self, store: _Store, key: str) -> None:
+        with contextlib.suppress(_Fault), self._guard(store), store.transaction():
+            store.delete(key)
+
+    def _decode(self, store: _Store, key: str, row: Row, look: _Lookup) -> TaskAnalysis | None:
+        """The entry's TaskAnalysis (frozen, so one decoded object serves every equal row)."""
+        if row.raw is not None:
+            cached = self._analyses.get(row.raw)
+            if cached is not None:
+                return cached
+        try:
+            analysis = TaskAnalysis.from_dict(row.entry.data)
+        except (TypeError, ValueError, KeyError) as exc:
+            self._warn("bad_entry", exc)
+            look.result = CacheResult.ERROR
+            look.fault = "bad_entry"
+            self._drop_row(store, key)
+            return None
+        if row.raw is not None:
+            _remember(self._analyses, row.raw, analysis)
+        return analysis
+
+    def _maybe_touch(self, store: _Store, key: str, row: Row, now: float) -> None:
+        """Record the access for LRU: first read after a store, then at most once per interval."""
+        if row.access_count > 0 and now - row.access_time < self.settings.touch_interval_s:
+            return
+        if time.monotonic() < self._touch_paused_until:
+            return
+        try:
+            store.touch(key, now)
+        except Exception as exc:  # a lost touch only blurs the LRU order; the hit stands
+            self._touch_paused_until = time.monotonic() + self.settings.retry_after_s
+            _log.debug("analysis cache: could not record an access (%s)", exc)
+
+    def _probe_previous(
+        self,
+        store: _Store,
+        state: GenerationState,
+        context: KeyContext,
+        digest: str,
+        now: float,
+        look: _Lookup,
+    ) -> str | None:
+        """On a miss soon after a global invalidation, find what it invalidated, to say so."""
+        if state.reason is None or now - state.at > self.settings.ttl_s:
+            return None  # anything older would have expired anyway
+        previous = previous_context(state, context)
+        if previous is None:
+            return None
+        key = entry_key(previous, CacheLevel.ANALYSIS, digest)
+        try:
+            with self._guard(store):
+                row = store.row(key)
+        except _Fault as fault:
+            if fault.kind in ("unsafe_row", "bad_entry"):
+                return key  # delete it with the next write
+            raise
+        if row is None or row.entry.kind is not EntryKind.ANALYSIS or now >= row.entry.expires_at:
+            return None
+        look.result = CacheResult.INVALIDATED
+        look.events.append((state.reason, 1))
+        return key
+
+    # -- internals: writing --------------------------------------------------------------------
+
+    def _entry(
+        self, kind: EntryKind, data: dict[str, Any], context: KeyContext, now: float
+    ) -> StoredEntry:
+        return StoredEntry(
+            kind=kind,
+            created_at=now,
+            expires_at=now + self.settings.ttl_s,
+            generation=context.generation,
+            env_fingerprint=context.env_fingerprint,
+            data=data,
+        )
+
+    def _store_computed(
+        self,
+        span: trace.Span,
+        look: _Lookup,
+        context: KeyContext,
+        analysis: TaskAnalysis,
+        epoch: int,
+        previous_key: str | None,
+    ) -> None:
+        store = self._store
+        if store is None or time.monotonic() < self._writes_paused_until:
+            return
+        entry = self._entry(EntryKind.ANALYSIS, analysis.to_dict(), context, self._clock())
+        raced = False
+        evicted = 0
+        try:
+            with self._guard(store), store.transaction():
+                state = store.state()
+                current = state.generation if state is not None else -1
+                if self._epoch != epoch or not may_store(context.generation, current):
+                    raced = True  # computed under an environment that is gone: not stored
+                else:
+                    store.put(look.key, entry, self.settings.ttl_s)
+                    if previous_key is not None:
+                        store.delete(previous_key)
+                    evicted = store.evict_over(self.settings.max_entries)
+        except _Fault as fault:
+            look.result = CacheResult.ERROR
+            look.fault = fault.kind
+            spans.set_attributes(span, look.attributes())
+            return
+        self._healthy()
+        self.metrics.evicted(evicted)
+        if raced:
+            self.metrics.invalidated(1, InvalidationReason.CHANGED_DURING_ANALYSIS.value)
+            self._announce(span, InvalidationReason.CHANGED_DURING_ANALYSIS, 1)
+
+    def _tombstone(self, normalized: str, env_fingerprint: str, reason: InvalidationReason) -> bool:
+        """Replace a task's entry by a tombstone saying why; False if there was no entry."""
+        digest = task_digest(normalized)
+        store, state = self._open()
+        with self._guard(store), store.transaction():
+            state = store.state() or state
+            context = KeyContext(self.version, env_fingerprint, state.generation)
+            key = entry_key(context, CacheLevel.ANALYSIS, digest)
+            try:
+                row = store.row(key)
+            except BadEntryError:
+                row = None
+            if row is None or row.entry.kind is not EntryKind.ANALYSIS:
+                return False
+            tomb = StoredEntry(
+                kind=EntryKind.TOMBSTONE,
+                created_at=self._clock(),
+                expires_at=row.entry.expires_at,
+                generation=state.generation,
+                env_fingerprint=env_fingerprint,
+                data={},
+                reason=reason,
+            )
+            store.put(key, tomb, self.settings.ttl_s)
+        self.metrics.invalidated(1, reason.value)
+        self._announce(trace.get_current_span(), reason, 1)
+        return True
+
+    def _bump(
+        self,
+        reason: InvalidationReason,
+        *,
+        env_from: str | None = None,
+        env_to: str | None = None,
+    ) -> int:
+        store, state = self._open()
+        with self._guard(store), store.transaction():
+            state = store.state() or state
+            store.put_state(bump(state, reason, self._clock(), env_from=env_from, env_to=env_to))
+            count = store.entry_count()
+        self.metrics.invalidated(count, reason.value)
+        self._announce(trace.get_current_span(), reason, count)
+        return count
+
+    # -- internals: telemetry ------------------------------------------------------------------
+
+    def _announce(self, span: trace.Span, reason: InvalidationReason, entries: int) -> None:
+        spans.add_event(
+            span,
+            semconv.EVENT_CACHE_INVALIDATED,
+            {
+                semconv.CACHE_INVALIDATION_REASON: reason.value,
+                semconv.CACHE_INVALIDATION_ENTRIES: entries,
+            },
+        )
+
+    def _record(self, span: trace.Span, look: _Lookup) -> None:
+        spans.set_attributes(span, look.attributes())
+        for reason, entries in look.events:
+            self._announce(span, reason, entries)
+            self.metrics.invalidated(entries, reason.value)
+        if look.result is CacheResult.HIT:
+            self.metrics.hit(int(look.level))
+        else:
+            self.metrics.miss(look.result.value)
+
+
+def directory_bytes(directory: Path) -> int:
+    """Bytes the cache occupies on disk (database, WAL and shared-memory files)."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for path in directory.iterdir():
+            with contextlib.suppress(OSError):
+                if path.is_file():
+                    total += path.stat().st_size
+    return total
+
+
+__all__ = [
+    "DEFAULT_MAX_ENTRIES",
+    "DEFAULT_TTL_S",
+    "MAX_TASK_CHARS",
+    "AnalysisCache",
+    "CacheConfigError",
+    "CacheSettings",
+    "CacheUnavailableError",
+    "JsonOnlyDisk",
+    "UnsafeRowError",
+    "WarmReport",
+    "cache_from_env",
+    "classify_fault",
+    "directory_bytes",
+    "settings_from_env",
+]
