@@ -41,6 +41,7 @@ GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
 GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
 MCP_METHOD_NAME: Final = "mcp.method.name"
 ERROR_TYPE: Final = "error.type"
+CODE_FUNCTION_NAME: Final = "code.function.name"  # fully qualified: module.Class.method
 
 OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
 OP_EXECUTE_TOOL: Final = "execute_tool"
@@ -100,6 +101,8 @@ ERROR_NO_TOOL: Final = "no_matching_tool"
 ENV_PREFIX: Final = "MCP_AGENT_OTEL_"
 ENV_HOME: Final = "MCP_AGENT_OTEL_HOME"
 ENV_CAPTURE_CONTENT: Final = "MCP_AGENT_OTEL_CAPTURE_CONTENT"
+# Zero-code stage tracing: "module:Qual.name=stage,..." (see mcp_agent_otel.instrumentation).
+ENV_INSTRUMENT: Final = "MCP_AGENT_OTEL_INSTRUMENT"
 CONTENT_MAX_CHARS: Final = 256
 
 # --- the analysis cache's settings (mcp_agent_otel/caching/cache_manager.py) -----------------
