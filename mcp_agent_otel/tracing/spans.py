@@ -8,13 +8,23 @@ exception raised by the traced code itself is recorded and re-raised unchanged.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import (
+    INVALID_SPAN,
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    TracerProvider,
+)
 from opentelemetry.util.types import AttributeValue
 
 from mcp_agent_otel._version import __version__
@@ -24,6 +34,10 @@ _lock = threading.Lock()
 _override: TracerProvider | None = None
 _tracer: Tracer = trace.get_tracer(semconv.TRACER_NAME, __version__)
 _recording_failures = 0
+# The innermost stage span this module (or the instrumentation's wrappers) opened, by name.
+_active_stage: contextvars.ContextVar[tuple[str, Span] | None] = contextvars.ContextVar(
+    "mcp_agent_otel.active_stage", default=None
+)
 
 
 def use_tracer_provider(provider: TracerProvider | None) -> None:
@@ -50,6 +64,35 @@ def _count_failure() -> None:
     global _recording_failures
     with _lock:
         _recording_failures += 1
+
+
+def count_recording_failure() -> None:
+    """Count one swallowed failure of the telemetry itself (see ``recording_failures``)."""
+    _count_failure()
+
+
+def active_stage_span(name: str) -> Span | None:
+    """The current span, if it is a stage span named ``name`` opened through this module.
+
+    A stage directly inside the same stage (a ``@traced_stage`` function that also opens
+    ``stage_span``, or a function instrumented twice) reuses that span instead of doubling it.
+    """
+    active = _active_stage.get()
+    if active is not None and active[0] == name and trace.get_current_span() is active[1]:
+        return active[1]
+    return None
+
+
+def enter_stage(name: str, span: Span) -> contextvars.Token[tuple[str, Span] | None]:
+    """Mark ``span`` (already current) as the active stage ``name``; undo with ``exit_stage``."""
+    return _active_stage.set((name, span))
+
+
+def exit_stage(token: contextvars.Token[tuple[str, Span] | None]) -> None:
+    try:
+        _active_stage.reset(token)
+    except Exception:  # a token from another context: nothing to undo here
+        _count_failure()
 
 
 def set_attributes(span: Span, attributes: Mapping[str, AttributeValue | None]) -> None:
@@ -94,16 +137,32 @@ def stage_span(
     *,
     kind: SpanKind = SpanKind.INTERNAL,
 ) -> Iterator[Span]:
-    """Open a current span for one stage; an exception escaping the block marks it ERROR."""
+    """Open a current span for one stage; an exception escaping the block marks it ERROR.
+
+    Inside ``suppress_instrumentation()`` no span is opened (a non-recording span is yielded).
+    Directly inside a stage span of the same name (see ``active_stage_span``) that span is
+    reused and receives ``attributes``, so one stage never appears twice.
+    """
+    if not is_instrumentation_enabled():
+        yield INVALID_SPAN
+        return
+    outer = active_stage_span(name)
+    if outer is not None:
+        set_attributes(outer, attributes or {})
+        yield outer
+        return
     attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
     with _tracer.start_as_current_span(
         name, kind=kind, attributes=attrs, record_exception=False, set_status_on_exception=False
     ) as span:
+        token = enter_stage(name, span)
         try:
             yield span
         except BaseException as exc:
             record_exception(span, exc)
             raise
+        finally:
+            exit_stage(token)
 
 
 def capture_content() -> bool:
@@ -125,10 +184,14 @@ def current_trace_id() -> str | None:
 
 
 __all__ = [
+    "active_stage_span",
     "add_event",
     "capture_content",
     "content_attributes",
+    "count_recording_failure",
     "current_trace_id",
+    "enter_stage",
+    "exit_stage",
     "get_tracer",
     "mark_error",
     "record_exception",
