@@ -111,3 +111,6 @@ ENV_CACHE_DIR: Final = "MCP_AGENT_OTEL_CACHE_DIR"
 ENV_CACHE_TTL: Final = "MCP_AGENT_OTEL_CACHE_TTL"
 ENV_CACHE_MAX_ENTRIES: Final = "MCP_AGENT_OTEL_CACHE_MAX_ENTRIES"
 ENV_CACHE_SIMILARITY: Final = "MCP_AGENT_OTEL_CACHE_SIMILARITY"
+
+# --- the bundled demo MCP servers (mcp_agent_otel/autonomous/servers/) -----------------------
+ENV_SANDBOX: Final = "MCP_AGENT_OTEL_SANDBOX"  # the files server's directory (default HOME/sandbox)
