@@ -492,6 +492,21 @@ def classify_fault(exc: BaseException) -> str:
     return "io"
 
 
+def diagnose(kind: str, directory: Path) -> str:
+    """Sharpen a vague "io" fault (SQLite's "unable to open database file") from the directory."""
+    if kind != "io":
+        return kind
+    try:
+        fs = os.statvfs(directory if directory.exists() else directory.parent)
+    except OSError:
+        return kind
+    if fs.f_flag & os.ST_RDONLY or (directory.exists() and not os.access(directory, os.W_OK)):
+        return "read_only"
+    if fs.f_bavail == 0:
+        return "full"
+    return kind
+
+
 class _Fault(Exception):
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -624,7 +639,7 @@ class AnalysisCache:
                     analysis = self._decode(store, look.key, row, look)
                     if analysis is not None:
                         look.age_s = row.entry.age(now)
-                        self._maybe_touch(store, look.key, row, now)
+                        self._maybe_touch(store, look.key, row)
                         self._record(span, look)
                         return analysis
                 elif look.result is CacheResult.EXPIRED:
@@ -833,7 +848,7 @@ class AnalysisCache:
         try:
             store = _Store(self.directory, self.settings.lock_timeout_s)
         except Exception as exc:
-            kind = classify_fault(exc)
+            kind = diagnose(classify_fault(exc), self.directory)
             if kind != "corrupt" or not self._quarantine():
                 self._open_failed(kind, exc)
                 raise _Fault(kind) from None
@@ -843,6 +858,9 @@ class AnalysisCache:
                 self._open_failed(classify_fault(exc2), exc2)
                 raise _Fault(classify_fault(exc2)) from None
             self._warn(kind, exc, recovered=True)
+            self._store = store
+            # This lookup reports the fault; the next one uses the fresh store.
+            raise _Fault(kind) from None
         self._store = store
         return store
 
@@ -878,7 +896,7 @@ class AnalysisCache:
         except _Fault:
             raise
         except Exception as exc:
-            kind = classify_fault(exc)
+            kind = diagnose(classify_fault(exc), self.directory)
             recovered = False
             if kind == "corrupt" and store is not None:
                 recovered = self._recover_corrupt(store)
@@ -974,8 +992,12 @@ class AnalysisCache:
             _remember(self._analyses, row.raw, analysis)
         return analysis
 
-    def _maybe_touch(self, store: _Store, key: str, row: Row, now: float) -> None:
-        """Record the access for LRU: first read after a store, then at most once per interval."""
+    def _maybe_touch(self, store: _Store, key: str, row: Row) -> None:
+        """Record the access for LRU: first read after a store, then at most once per interval.
+
+        Access times use the wall clock, as diskcache's own ``store_time``/``access_time`` do.
+        """
+        now = time.time()
         if row.access_count > 0 and now - row.access_time < self.settings.touch_interval_s:
             return
         if time.monotonic() < self._touch_paused_until:
