@@ -53,9 +53,11 @@ TASK_SUBTASKS: Final = "mcp_agent.task.subtasks"
 TASK_TEXT: Final = "mcp_agent.task.text"  # only with MCP_AGENT_OTEL_CAPTURE_CONTENT=true
 TASK_LENGTH: Final = "mcp_agent.task.length"
 TASK_CONFIDENCE: Final = "mcp_agent.task.confidence"
+TASK_PATTERN: Final = "mcp_agent.task.pattern"  # the ExecutionPattern the analysis recommends
 
 CACHE_HIT: Final = "mcp_agent.cache.hit"
 CACHE_RESULT: Final = "mcp_agent.cache.result"
+CACHE_RESULT_BYPASS: Final = "bypass"  # cache.result when no cache was consulted
 CACHE_LEVEL: Final = "mcp_agent.cache.level"
 CACHE_KEY: Final = "mcp_agent.cache.key"
 CACHE_AGE_S: Final = "mcp_agent.cache.age_s"
@@ -80,6 +82,7 @@ DECISION_PATTERN: Final = "mcp_agent.decision.pattern"
 DECISION_CONFIDENCE: Final = "mcp_agent.decision.confidence"
 DECISION_STEPS: Final = "mcp_agent.decision.steps"
 DECISION_UNMATCHED: Final = "mcp_agent.decision.unmatched"
+DECISION_INDEX_BUILT: Final = "mcp_agent.decision.index_built"  # this call (re)built the index
 
 MCP_SERVER: Final = "mcp_agent.mcp.server"
 STEP_INDEX: Final = "mcp_agent.step.index"
@@ -101,6 +104,7 @@ ERROR_NO_TOOL: Final = "no_matching_tool"
 ENV_PREFIX: Final = "MCP_AGENT_OTEL_"
 ENV_HOME: Final = "MCP_AGENT_OTEL_HOME"
 ENV_CAPTURE_CONTENT: Final = "MCP_AGENT_OTEL_CAPTURE_CONTENT"
+ENV_MAX_TASK_CHARS: Final = "MCP_AGENT_OTEL_MAX_TASK_CHARS"  # task size limit (default 20000)
 # Zero-code stage tracing: "module:Qual.name=stage,..." (see mcp_agent_otel.instrumentation).
 ENV_INSTRUMENT: Final = "MCP_AGENT_OTEL_INSTRUMENT"
 CONTENT_MAX_CHARS: Final = 256
