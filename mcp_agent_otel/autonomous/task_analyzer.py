@@ -1,0 +1,535 @@
+"""TaskAnalyzer: what a task asks for, decided by pure, deterministic functions of its text.
+
+``analyze_task(text) -> TaskAnalysis`` validates the text, normalizes it (``normalize_task``)
+and derives everything from the normalized form, so two texts with the same normal form get
+the same analysis by construction (the analysis cache keys on ``normalize_task``):
+
+- decomposition into ordered subtasks: lines, bullets and enumerations ("1. ... 2. ..."),
+  sentences, and connectives ("then", "and then", "after that", "finally", "first ...,
+  second ...", ", <verb>", "and <verb>"), matched as whole words on a copy of the text whose
+  quoted strings are blanked, so data never splits a step;
+- per subtask, the capabilities (ToolCategory) it needs, and ``depends_on`` when its input is
+  an earlier step's output ("summarize *it*", "compare *them*", a step with nothing to work
+  on, a file an earlier step wrote);
+- task type, complexity, estimated steps, the execution pattern, a confidence, keywords.
+
+``TaskAnalyzer`` is the thin traced shell: it opens the ``task_analyzer.analyze`` span and
+goes through an optional analysis cache (``AnalysisCacheProtocol``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Final, Protocol, runtime_checkable
+
+from mcp_agent_otel.autonomous import lexicon
+from mcp_agent_otel.autonomous.errors import InvalidTaskError
+from mcp_agent_otel.autonomous.models import (
+    Complexity,
+    ExecutionPattern,
+    Subtask,
+    TaskAnalysis,
+    TaskType,
+    ToolCategory,
+)
+from mcp_agent_otel.tracing import semconv, spans
+
+# Bump when a change here can change the analysis of some text: cached analyses made by an
+# older analyzer then stop matching (the cache keys include it).
+ANALYZER_VERSION: Final = "1"
+DEFAULT_MAX_TASK_CHARS: Final = 20_000
+MAX_KEYWORDS: Final = 12
+MAX_CAPABILITIES: Final = 3
+
+# --- validation and normal form --------------------------------------------------------------
+
+
+def max_task_chars() -> int:
+    """The task size limit: ``MCP_AGENT_OTEL_MAX_TASK_CHARS``, or 20 000 characters."""
+    raw = os.environ.get(semconv.ENV_MAX_TASK_CHARS)
+    if raw is None or not raw.strip():
+        return DEFAULT_MAX_TASK_CHARS
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise InvalidTaskError(
+            f"{semconv.ENV_MAX_TASK_CHARS}={raw!r} is not a positive whole number of "
+            f"characters: set it to e.g. 50000, or unset it for the default "
+            f"{DEFAULT_MAX_TASK_CHARS}"
+        )
+    return value
+
+
+def normalize_task(text: str) -> str:
+    """The normal form of a task: NFC, each line's whitespace collapsed, blank lines dropped.
+
+    Idempotent. Case is kept on purpose: subtask texts carry data (file paths, quoted strings,
+    names to search for) that tool arguments are taken from, and folding case would change it.
+    Line breaks are kept because they separate steps.
+    """
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def validate_task(text: object, max_chars: int | None = None) -> str:
+    """The normal form of ``text``, or ``InvalidTaskError`` saying what is wrong and what to do.
+
+    The size limit is checked on the text as given, before any other work, so a 1 MB task
+    costs nothing.
+    """
+    if not isinstance(text, str):
+        raise InvalidTaskError(
+            f"the task must be text (str), got {type(text).__name__}: "
+            "pass the text of what the agent should do"
+        )
+    limit = max_task_chars() if max_chars is None else max_chars
+    if len(text) > limit:
+        raise InvalidTaskError(
+            f"the task is {len(text):,} characters long, over the limit of {limit:,}: "
+            f"shorten it, or raise the limit with {semconv.ENV_MAX_TASK_CHARS}=<characters>"
+        )
+    normalized = normalize_task(text)
+    if not normalized:
+        raise InvalidTaskError("the task is empty: pass the text of what the agent should do")
+    return normalized
+
+
+# --- splitting a task into pieces --------------------------------------------------------------
+
+# Cut kinds, strongest first: the kind of the cut before a piece says how it joins the previous.
+_SEQ, _PAR, _AND, _ENUM, _LINE, _SENTENCE = "seq", "par", "and", "enum", "line", "sentence"
+_KIND_RANK: Final = {_SEQ: 0, _PAR: 1, _AND: 2, _ENUM: 3, _LINE: 4, _SENTENCE: 5}
+
+_VERBS_ALT: Final = "|".join(sorted(lexicon.ACTION_VERBS, key=len, reverse=True))
+_CLAUSE_START: Final = r"(?:^|(?<=[,;.!?:\n])|(?<=[,;.!?:]\s))"
+
+_CUT_PATTERNS: Final = (
+    (_LINE, re.compile(r"\s*\n\s*")),
+    (_ENUM, re.compile(r"(?:^|\s*\n)\s*(?:[-*•]|\(?\d{1,2}[.)])\s+")),
+    (_SENTENCE, re.compile(r"(?<=[.!?;])\s+")),
+    (
+        _SEQ,
+        re.compile(
+            r"\b(?:and\s+)?then\b[\s,]*"
+            r"|\b(?:and\s+)?after\s+(?:that|this)\b[\s,]*"
+            r"|\b(?:and\s+)?afterwards?\b[\s,]*"
+            r"|\b(?:and\s+)?subsequently\b[\s,]*"
+            r"|\band\s+(?:finally|lastly)\b[\s,]*"
+            r"|\bonce\s+(?:that\s+is\s+|that's\s+|it\s+is\s+|it's\s+)?done\b[\s,]*"
+            rf"|{_CLAUSE_START}\s*(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?"
+            r"|fifth(?:ly)?|next|finally|lastly)\b[\s,:]*",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        _PAR,
+        re.compile(
+            rf"{_CLAUSE_START}\s*(?:and\s+)?(?:also|additionally|meanwhile|simultaneously"
+            r"|in\s+parallel|at\s+the\s+same\s+time)\b[\s,]*",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        _AND,
+        re.compile(
+            rf"(?:,\s*)?\band\s+(?=(?:{_VERBS_ALT})\b)(?!\w+\s+of\b)"
+            rf"|,\s*(?=(?:{_VERBS_ALT})\b)(?!\w+\s+of\b)",
+            re.IGNORECASE,
+        ),
+    ),
+)
+_INLINE_ENUM_RE: Final = re.compile(r"(?:^|(?<=\s))\(?(\d{1,2})[.)]\s+")
+_ABBREVIATION_RE: Final = re.compile(
+    r"(?:\b(?:e\.g|i\.e|etc|vs|mr|mrs|ms|dr|st|no|fig|approx|inc|ltd|jr|sr|cf)|\b[a-z])\.$",
+    re.IGNORECASE,
+)
+_CONDITIONAL_RE: Final = re.compile(r"^\s*(?:if|when|whenever|unless)\b", re.IGNORECASE)
+_STRIP_LEAD: Final = " \t\n,;:.!-–—*•"
+_STRIP_TAIL: Final = " \t\n,;:.!-–—"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cut:
+    start: int
+    end: int
+    kind: str
+
+
+@dataclasses.dataclass
+class _Piece:
+    start: int
+    end: int
+    kind: str  # how this piece joins the previous one
+    preamble: bool = False
+
+
+def _cuts(masked: str) -> list[_Cut]:
+    found: list[_Cut] = []
+    for kind, pattern in _CUT_PATTERNS:
+        for m in pattern.finditer(masked):
+            if m.end() == m.start():
+                continue
+            if kind == _SENTENCE and _ABBREVIATION_RE.search(masked, 0, m.start()):
+                continue
+            found.append(_Cut(m.start(), m.end(), kind))
+    expected, enum_cuts = 1, []
+    for m in _INLINE_ENUM_RE.finditer(masked):
+        if int(m.group(1)) == expected:
+            enum_cuts.append(_Cut(m.start(), m.end(), _ENUM))
+            expected += 1
+    if len(enum_cuts) >= 2:
+        found.extend(enum_cuts)
+    found.sort(key=lambda c: (c.start, -c.end, _KIND_RANK[c.kind]))
+    kept: list[_Cut] = []
+    for cut in found:
+        if kept and cut.start < kept[-1].end:
+            last = kept[-1]
+            if cut.end > last.end or _KIND_RANK[cut.kind] < _KIND_RANK[last.kind]:
+                kept[-1] = _Cut(
+                    last.start,
+                    max(last.end, cut.end),
+                    min(last.kind, cut.kind, key=_KIND_RANK.__getitem__),
+                )
+            continue
+        kept.append(cut)
+    return kept
+
+
+def _split(masked: str) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    clause_start, kind, pos = 0, _SENTENCE, 0
+    for cut in _cuts(masked):
+        if cut.kind == _SEQ and _CONDITIONAL_RE.match(masked, clause_start, cut.start):
+            continue  # "if X, then Y" is one step
+        if masked[pos : cut.start].strip(_STRIP_TAIL):
+            pieces.append(_Piece(pos, cut.start, kind))
+            kind = cut.kind
+        else:
+            kind = min(kind, cut.kind, key=_KIND_RANK.__getitem__)
+        if cut.kind == _ENUM and pieces and masked[pos : cut.start].rstrip().endswith(":"):
+            pieces[-1].preamble = True
+        pos = cut.end
+        if cut.kind in (_SENTENCE, _LINE, _ENUM):
+            clause_start = cut.end
+    if masked[pos:].strip(_STRIP_TAIL):
+        pieces.append(_Piece(pos, len(masked), kind))
+    items = [p for p in pieces if not p.preamble]
+    return items or pieces
+
+
+# --- reading one piece --------------------------------------------------------------------------
+
+_FILE_STEM: Final = lexicon.stem("file")
+_URL_STEM: Final = lexicon.stem("url")
+_WRITER_STEMS: Final = lexicon.stem_set(
+    "save write store append export send email post publish notify record"
+)
+_CONSUMER_CATEGORIES: Final = frozenset(
+    {ToolCategory.TEXT, ToolCategory.DATA, ToolCategory.MATH, ToolCategory.COMMUNICATION}
+)
+_SWARM_WORDS: Final = lexicon.word_set(
+    "swarm agents collaborate collaboratively handoff handoffs perspectives debate"
+)
+_EVALUATOR_WORDS: Final = lexicon.word_set(
+    "improve refine iterate iteratively revise polish critique optimize optimise until feedback"
+)
+_ROUTER_WORDS: Final = lexicon.word_set("either otherwise depending whichever else route")
+
+
+@dataclasses.dataclass
+class _Reading:
+    """What one piece of the task says, read once."""
+
+    text: str  # original text of the piece, trimmed
+    tokens: list[str]  # lowercase tokens of the masked piece (quoted data excluded)
+    stems: list[str]  # stems of its non-stopword tokens
+    has_action: bool
+    is_question: bool
+    capabilities: tuple[ToolCategory, ...]
+    content_input: bool  # quoted text, numbers or "...: text" to work on
+    paths: frozenset[str]
+    locator_input: bool  # a path or URL to work on
+    writer: bool
+    singular_ref: bool
+    plural_ref: bool
+
+
+def _read(original: str, masked: str, piece: _Piece) -> _Reading:
+    raw = original[piece.start : piece.end]
+    lead = len(raw) - len(raw.lstrip(_STRIP_LEAD))
+    tail = len(raw.rstrip(_STRIP_TAIL))
+    text = raw[lead:tail] if tail > lead else raw.strip()
+    masked_text = masked[piece.start + lead : piece.start + tail] if tail > lead else text
+    tokens = lexicon.tokenize(masked_text)
+    paths = frozenset(lexicon.find_paths(text))
+    has_url = "://" in text
+    # A path or URL is data: its words are not keywords, it counts as the word "file"/"url".
+    intent = lexicon.tokenize(lexicon.mask_locators(masked_text)) if paths or has_url else tokens
+    stems = lexicon.token_terms(intent)
+    stems += [_FILE_STEM] * bool(paths) + [_URL_STEM] * has_url
+    all_stems = {lexicon.stem(t) for t in tokens}
+    is_question = bool(tokens) and (tokens[0] in lexicon.QUESTION_WORDS or text.endswith("?"))
+    ranked = lexicon.ranked_categories(stems)
+    if ranked:
+        top = ranked[0][1]
+        caps = tuple(c for c, score in ranked if score * 2 >= top)[:MAX_CAPABILITIES]
+    else:
+        caps = (ToolCategory.SEARCH,) if is_question else (ToolCategory.GENERAL,)
+    colon = masked_text.find(":")
+    after_colon = len(lexicon.tokenize(text[colon + 1 :])) if colon >= 0 else 0
+    token_set = set(tokens)
+    return _Reading(
+        text=text,
+        tokens=tokens,
+        stems=stems,
+        has_action=bool(all_stems & lexicon.ACTION_STEMS),
+        is_question=is_question,
+        capabilities=caps,
+        content_input=bool(
+            lexicon.quoted_strings(text) or lexicon.find_numbers(masked_text) or after_colon >= 2
+        ),
+        paths=paths,
+        locator_input=bool(paths) or has_url,
+        writer=bool(all_stems & _WRITER_STEMS),
+        singular_ref=bool(token_set & lexicon.SINGULAR_REFERENCES),
+        plural_ref=bool(token_set & lexicon.PLURAL_REFERENCES),
+    )
+
+
+def _steps(original: str, masked: str) -> list[tuple[_Piece, _Reading]]:
+    """Pieces worth a step: a piece with no action that is not a question joins its neighbour."""
+    steps: list[tuple[_Piece, _Reading]] = []
+    pending: _Piece | None = None
+    for piece in _split(masked):
+        if pending is not None:
+            piece = _Piece(pending.start, piece.end, pending.kind)
+            pending = None
+        reading = _read(original, masked, piece)
+        if not reading.tokens and not reading.text:
+            continue
+        if not reading.has_action and not reading.is_question:
+            if steps:
+                merged = _Piece(steps[-1][0].start, piece.end, steps[-1][0].kind)
+                steps[-1] = (merged, _read(original, masked, merged))
+            else:
+                pending = piece
+            continue
+        if piece.kind == _AND and steps and len(steps[-1][1].tokens) == 1:
+            merged = _Piece(steps[-1][0].start, piece.end, steps[-1][0].kind)
+            steps[-1] = (merged, _read(original, masked, merged))  # "search and summarize X"
+            continue
+        steps.append((piece, reading))
+    if pending is not None:
+        steps.append((pending, _read(original, masked, pending)))
+    if not steps:  # nothing but punctuation: the whole text is the one step
+        whole = _Piece(0, len(original), _SENTENCE)
+        steps.append((whole, _read(original, masked, whole)))
+    return steps
+
+
+def _dependencies(readings: list[_Reading]) -> list[tuple[int, ...]]:
+    """For each step, the earlier steps whose output it consumes."""
+    deps: list[tuple[int, ...]] = []
+    consumed: set[int] = set()
+    for i, r in enumerate(readings):
+        found: set[int] = set()
+        if i > 0:
+            primary = r.capabilities[0]
+            consumer = primary in _CONSUMER_CATEGORIES or r.writer
+            implicit = consumer and not r.content_input and (not r.locator_input or r.writer)
+            if r.plural_ref:
+                sinks = [j for j in range(i) if j not in consumed]
+                found.update(sinks or [i - 1])
+            elif r.singular_ref or implicit:
+                found.add(i - 1)
+            for j in range(i - 1, -1, -1):  # a file an earlier step names
+                if r.paths & readings[j].paths:
+                    found.add(j)
+                    break
+        consumed.update(found)
+        deps.append(tuple(sorted(found)))
+    return deps
+
+
+def _pattern(
+    n: int, deps: list[tuple[int, ...]], ordered: bool, words: set[str]
+) -> ExecutionPattern:
+    if n >= 2 and words & _SWARM_WORDS:
+        return ExecutionPattern.SWARM
+    if words & _EVALUATOR_WORDS:
+        return ExecutionPattern.EVALUATOR_OPTIMIZER
+    if words & _ROUTER_WORDS:
+        return ExecutionPattern.ROUTER
+    if n == 1:
+        return ExecutionPattern.DIRECT
+    has_deps = any(deps)
+    roots = sum(1 for d in deps if not d)
+    if has_deps and n >= 3 and (any(len(d) >= 2 for d in deps) or (roots >= 2 and not ordered)):
+        return ExecutionPattern.ORCHESTRATOR
+    if has_deps or ordered:
+        return ExecutionPattern.SEQUENTIAL
+    return ExecutionPattern.PARALLEL
+
+
+def _complexity(n: int, capabilities: int, words: int, pattern: ExecutionPattern) -> Complexity:
+    if n == 1 and capabilities <= 1 and words <= 40:
+        return Complexity.SIMPLE
+    score = n + max(0, capabilities - 2) + words // 60
+    if pattern in (
+        ExecutionPattern.ORCHESTRATOR,
+        ExecutionPattern.EVALUATOR_OPTIMIZER,
+        ExecutionPattern.SWARM,
+    ):
+        score += 1
+    if score <= 3:
+        return Complexity.MODERATE
+    if score <= 6:
+        return Complexity.COMPLEX
+    return Complexity.VERY_COMPLEX
+
+
+def _task_type(stems: list[str], question: bool) -> tuple[TaskType, float]:
+    """The task type and how clearly it won (0.3 when no keyword spoke at all)."""
+    scores: dict[TaskType, float] = lexicon.score_labels(stems, lexicon.TASK_TYPE_KEYWORDS)
+    if question:
+        scores[TaskType.INFORMATION_RETRIEVAL] = scores.get(TaskType.INFORMATION_RETRIEVAL, 0) + 1
+    if not scores:
+        return TaskType.INFORMATION_RETRIEVAL, 0.3
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], lexicon.TASK_TYPE_ORDER.index(kv[0])))
+    top = ranked[0][1]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    return ranked[0][0], 0.5 + 0.5 * (top - second) / top
+
+
+def _keywords(tokens: list[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for t in tokens:
+        if t not in lexicon.STOPWORDS and len(t) >= 2 and not t.isdigit():
+            seen.setdefault(t)
+            if len(seen) >= MAX_KEYWORDS:
+                break
+    return tuple(seen)
+
+
+def _analyze_normalized(text: str) -> TaskAnalysis:
+    masked = lexicon.mask_quotes(text)
+    steps = _steps(text, masked)
+    readings = [r for _, r in steps]
+    deps = _dependencies(readings)
+    n = len(steps)
+    ordered = any(p.kind == _SEQ for p, _ in steps[1:])
+    tokens = lexicon.tokenize(masked)
+    words = set(tokens)
+    pattern = _pattern(n, deps, ordered, words)
+    subtasks = tuple(
+        Subtask(index=i, text=r.text, capabilities=r.capabilities, depends_on=deps[i])
+        for i, r in enumerate(readings)
+    )
+    all_stems = [s for r in readings for s in r.stems]
+    task_type, type_confidence = _task_type(all_stems, readings[0].is_question)
+    specific = {s.capabilities[0] for s in subtasks} - {ToolCategory.GENERAL}
+    covered = sum(1 for s in subtasks if s.capabilities[0] is not ToolCategory.GENERAL) / n
+    confidence = round(min(1.0, max(0.0, 0.6 * type_confidence + 0.4 * covered)), 4)
+    return TaskAnalysis(
+        task_type=task_type,
+        complexity=_complexity(n, len(specific), len(tokens), pattern),
+        subtasks=subtasks,
+        estimated_steps=n + (1 if pattern is ExecutionPattern.EVALUATOR_OPTIMIZER else 0),
+        pattern=pattern,
+        confidence=confidence,
+        keywords=_keywords(tokens),
+    )
+
+
+def analyze_task(text: str, *, max_chars: int | None = None) -> TaskAnalysis:
+    """Analyze a task: pure and deterministic, computed from ``normalize_task(text)``.
+
+    Raises ``InvalidTaskError`` for a non-string, empty or whitespace-only task, or one over
+    ``max_chars`` (default: ``max_task_chars()``).
+    """
+    return _analyze_normalized(validate_task(text, max_chars))
+
+
+def structural_signature(analysis: TaskAnalysis) -> str:
+    """The shape of a decomposition, without its text: the pattern, then per subtask its
+    capabilities and the steps it depends on. Tasks with the same shape share a signature.
+    """
+    shape = ";".join(
+        "+".join(c.value for c in s.capabilities) + "<" + ",".join(map(str, s.depends_on))
+        for s in analysis.subtasks
+    )
+    return f"v1|{analysis.pattern.value}|{len(analysis.subtasks)}|{shape}"
+
+
+# --- the traced shell ---------------------------------------------------------------------------
+
+
+@runtime_checkable
+class AnalysisCacheProtocol(Protocol):
+    """A cache of analyses. ``fetch`` returns the cached analysis of ``task`` in the environment
+    ``env_fingerprint``, or calls ``compute(task)`` and stores the result; it records its
+    ``mcp_agent.cache.*`` attributes on the current span itself.
+    """
+
+    def fetch(
+        self, task: str, env_fingerprint: str, compute: Callable[[str], TaskAnalysis]
+    ) -> TaskAnalysis: ...
+
+
+class TaskAnalyzer:
+    """Analyzes tasks inside a ``task_analyzer.analyze`` span, through an optional cache."""
+
+    def __init__(
+        self, cache: AnalysisCacheProtocol | None = None, *, max_chars: int | None = None
+    ) -> None:
+        self.cache = cache
+        self.max_chars = max_chars
+
+    def _compute(self, task: str) -> TaskAnalysis:
+        return analyze_task(task, max_chars=self.max_chars)
+
+    def analyze(self, task: str, env_fingerprint: str = "") -> TaskAnalysis:
+        """The analysis of ``task``; ``InvalidTaskError`` (span status ERROR) for bad input."""
+        attributes = spans.content_attributes(task) if isinstance(task, str) else {}
+        with spans.stage_span(semconv.SPAN_ANALYZE, attributes) as span:
+            normalized = validate_task(task, self.max_chars)  # bad input never reaches the cache
+            if self.cache is None:
+                spans.set_attributes(
+                    span,
+                    {semconv.CACHE_HIT: False, semconv.CACHE_RESULT: semconv.CACHE_RESULT_BYPASS},
+                )
+                analysis = _analyze_normalized(normalized)
+            else:
+                analysis = self.cache.fetch(task, env_fingerprint, self._compute)
+            spans.set_attributes(
+                span,
+                {
+                    semconv.TASK_TYPE: analysis.task_type.value,
+                    semconv.TASK_COMPLEXITY: analysis.complexity.value,
+                    semconv.TASK_SUBTASKS: len(analysis.subtasks),
+                    semconv.TASK_CONFIDENCE: analysis.confidence,
+                    semconv.TASK_PATTERN: analysis.pattern.value,
+                },
+            )
+            return analysis
+
+
+__all__ = [
+    "ANALYZER_VERSION",
+    "DEFAULT_MAX_TASK_CHARS",
+    "AnalysisCacheProtocol",
+    "TaskAnalyzer",
+    "analyze_task",
+    "max_task_chars",
+    "normalize_task",
+    "structural_signature",
+    "validate_task",
+]
