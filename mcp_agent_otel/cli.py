@@ -17,3 +17,6 @@ def main() -> None:
 
 
 # Subsystem command groups are registered below (one line each).
+from mcp_agent_otel.caching.commands import cache_group  # noqa: E402
+
+main.add_command(cache_group)
