@@ -81,7 +81,11 @@ _Started = tuple[Span, object, Any]
 
 
 def _start(state: StageState, instance: Any, args: tuple[Any, ...], kwargs: Any) -> _Started | None:
-    """Open the stage span and make it current; None (counted) if the telemetry failed."""
+    """Open the stage span and make it current.
+
+    None means "just call the function": the telemetry failed (counted), or there is no SDK
+    (a no-op tracer hands out the invalid span: nothing to record, nothing to propagate).
+    """
     attributes = state.attributes
     if state.call_deriver is not None:
         try:
@@ -95,6 +99,8 @@ def _start(state: StageState, instance: Any, args: tuple[Any, ...], kwargs: Any)
     except Exception:
         spans.count_recording_failure()
         return None
+    if span is trace.INVALID_SPAN or span is trace.get_current_span():
+        return None  # a no-op tracer (no SDK): nothing new to make current
     try:
         ctx_token = context.attach(trace.set_span_in_context(span))
     except Exception:

@@ -382,3 +382,17 @@ def spans_failures() -> int:
 
 
 spans_module_stage = stage_spans.stage_span
+
+
+def test_with_no_sdk_the_wrapper_only_calls_through(spans: InMemorySpanExporter) -> None:
+    stage_spans.use_tracer_provider(trace.NoOpTracerProvider())
+    try:
+        before = stage_spans.recording_failures()
+        assert traced_analyze("x") == "X"
+        with pytest.raises(sc.AnalysisFailed):
+            traced_stage("component.fails")(_raise_original)()
+        assert stage_spans.recording_failures() == before
+        assert trace.get_current_span() is trace.INVALID_SPAN
+    finally:
+        stage_spans.use_tracer_provider(None)
+    assert finished(spans) == []
