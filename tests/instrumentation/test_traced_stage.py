@@ -396,3 +396,26 @@ def test_with_no_sdk_the_wrapper_only_calls_through(spans: InMemorySpanExporter)
     finally:
         stage_spans.use_tracer_provider(None)
     assert finished(spans) == []
+
+
+def test_stage_span_reuses_only_a_directly_enclosing_span_of_the_same_stage(
+    spans: InMemorySpanExporter,
+) -> None:
+    tracer = trace.get_tracer("test")
+    with spans_module_stage(semconv.SPAN_DECIDE, {semconv.DECISION_STEPS: 1}) as outer:
+        with spans_module_stage(semconv.SPAN_DECIDE, {semconv.DECISION_CONFIDENCE: 0.5}) as same:
+            assert same is outer
+        with (
+            tracer.start_as_current_span("in between"),
+            spans_module_stage(semconv.SPAN_DECIDE) as nested,
+        ):
+            assert nested is not outer
+        with spans_module_stage(semconv.SPAN_ANALYZE) as other:
+            assert other is not outer
+    got = [(s.name, dict(s.attributes or {})) for s in finished(spans)]
+    assert got == [
+        (semconv.SPAN_DECIDE, {}),
+        ("in between", {}),
+        (semconv.SPAN_ANALYZE, {}),
+        (semconv.SPAN_DECIDE, {semconv.DECISION_STEPS: 1, semconv.DECISION_CONFIDENCE: 0.5}),
+    ]
