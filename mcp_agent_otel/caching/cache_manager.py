@@ -85,7 +85,6 @@ DEFAULT_LOCK_TIMEOUT_S: Final = 0.25
 DEFAULT_TOUCH_INTERVAL_S: Final = 1.0
 DEFAULT_RETRY_AFTER_S: Final = 2.0
 MAX_TASK_CHARS: Final = 16_384  # longer tasks are analysed but not cached (bypass)
-MAX_ENTRY_BYTES: Final = 256 * 1024
 _INLINE_BYTES: Final = 1 << 20  # every value stays inside SQLite: no value files to leak
 _DIR_MODE: Final = 0o700
 
@@ -395,9 +394,12 @@ class _Store:
     def evict_over(self, max_entries: int) -> int:
         """Delete least-recently-used entries until at most ``max_entries`` remain."""
         sql = self.cache._sql
-        ((count,),) = sql("SELECT value FROM Settings WHERE key = 'count'").fetchall()
-        ((meta,),) = sql("SELECT COUNT(*) FROM Cache WHERE key = ?", (META_KEY,)).fetchall()
-        excess = int(count) - int(meta) - max_entries
+        # diskcache keeps the row count in Settings (triggers); the state row is not an entry.
+        ((excess,),) = sql(
+            "SELECT (SELECT value FROM Settings WHERE key = 'count')"
+            " - (SELECT COUNT(*) FROM Cache WHERE key = ?) - ?",
+            (META_KEY, max_entries),
+        ).fetchall()
         if excess <= 0:
             return 0
         victims = sql(
