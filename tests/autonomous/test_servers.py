@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -149,6 +150,29 @@ async def call_error(client: Client, tool: str, **arguments: Any) -> str:
     return text_of(result)
 
 
+def attribute(span: dict[str, Any], key: str) -> Any:
+    """An attribute's value in an OTLP-JSON span (None if absent)."""
+    for item in span.get("attributes", []):
+        if item["key"] == key:
+            return next(iter(item["value"].values()))
+    return None
+
+
+def read_spans_file(path: Path) -> list[dict[str, Any]]:
+    """Every span in an OTLP-JSON lines file, each with its resource's service.name."""
+    found = []
+    for line in path.read_text().splitlines():
+        for resource_spans in json.loads(line)["resourceSpans"]:
+            attributes = {
+                a["key"]: a["value"].get("stringValue")
+                for a in resource_spans["resource"]["attributes"]
+            }
+            for scope_spans in resource_spans["scopeSpans"]:
+                for span in scope_spans["spans"]:
+                    found.append({**span, "service": attributes.get("service.name")})
+    return found
+
+
 # --- pure parts: configuration, telemetry environment --------------------------------------------
 
 
@@ -162,7 +186,7 @@ def test_telemetry_env_forwards_only_what_a_server_needs() -> None:
         "MCP_AGENT_OTEL_CAPTURE_CONTENT": "true",
         "PYTHONPATH": "/src",
         "AWS_SECRET_ACCESS_KEY": "never",
-        "HOME": "/root",
+        "HOME": "/home/someone",
         "XOTEL_FOO": "x",
     }
     assert telemetry_env(environ) == {
@@ -668,14 +692,20 @@ async def test_fault_server_failures_are_observable(server_env: dict[str, str]) 
         assert time.monotonic() - started < 5
         assert await call(client, "echo", text="still here") == "still here"
 
-
-async def test_fault_server_timeout_from_the_client_setting(server_env: dict[str, str]) -> None:
-    params = faulty_params(server_env)
-    async with Client(params, cache=None, read_timeout_seconds=0.3) as client:
-        with anyio.fail_after(10):
-            with pytest.raises(MCPError) as info:
-                await client.call_tool("sleep", {"seconds": 30})
-        assert info.value.error.code == mcp_types.REQUEST_TIMEOUT
+    # Each failure is on the server's own spans, exported when the client closed stdin.
+    server_spans = read_spans_file(Path(server_env["MCP_AGENT_OTEL_HOME"]) / "spans.jsonl")
+    status = {
+        s["name"]: (s.get("status", {}).get("code", 0), attribute(s, "error.type"))
+        for s in server_spans
+    }
+    assert status["tools/call fail"] == (2, "tool_error")
+    assert status["tools/call explode"] == (2, "tool_error")
+    assert status["tools/call reject"] == (2, str(mcp_types.INVALID_PARAMS))
+    # The client cancelled the sleep when it timed out: the span ended and was exported, but
+    # the SDK's middleware leaves a cancelled call's status unset (the client span has it).
+    assert status["tools/call sleep"] == (0, None)
+    assert status["tools/call echo"] == (0, None)
+    assert [s["name"] for s in server_spans].count("tools/call echo") == 2
 
 
 async def test_fault_server_crash_is_an_error_not_a_hang(server_env: dict[str, str]) -> None:
@@ -719,7 +749,7 @@ async def test_fault_server_that_hangs_on_start_is_cut_off_by_the_caller(
     stdio client then stops the silent process (stdin closed, 2 s grace, then SIGTERM)."""
     started = time.monotonic()
     with pytest.raises(TimeoutError):
-        await connect_within(faulty_params(server_env, "--hang-on-start"), 1.5)
+        await connect_within(faulty_params(server_env, "--hang-on-start"), 0.5)
     assert time.monotonic() - started < 10
 
 
@@ -781,21 +811,6 @@ async def test_tools_list_changed_reaches_a_2026_client_through_listen(
 # --- one trace across the process boundary -------------------------------------------------------
 
 
-def read_spans_file(path: Path) -> list[dict[str, Any]]:
-    """Every span in an OTLP-JSON lines file, each with its resource's service.name."""
-    found = []
-    for line in path.read_text().splitlines():
-        for resource_spans in json.loads(line)["resourceSpans"]:
-            attributes = {
-                a["key"]: a["value"].get("stringValue")
-                for a in resource_spans["resource"]["attributes"]
-            }
-            for scope_spans in resource_spans["scopeSpans"]:
-                for span in scope_spans["spans"]:
-                    found.append({**span, "service": attributes.get("service.name")})
-    return found
-
-
 async def test_server_span_is_a_child_of_the_client_span_across_processes(
     spans: InMemorySpanExporter, server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -835,72 +850,126 @@ async def test_server_span_is_a_child_of_the_client_span_across_processes(
     }
 
 
-async def test_server_spans_survive_a_client_that_leaves_mid_call(
-    spans: InMemorySpanExporter, server_env: dict[str, str], tmp_path: Path
-) -> None:
-    """The client closes stdin while a tool call is still running on the server."""
-    spans_file = tmp_path / "home" / "spans.jsonl"
-    async with Client(faulty_params(server_env), cache=None) as client:
-        assert await call(client, "echo", text="before") == "before"
-        with pytest.raises(MCPError):
-            await client.call_tool("sleep", {"seconds": 60}, read_timeout_seconds=0.2)
-    names = [s["name"] for s in read_spans_file(spans_file)]
-    assert "tools/call echo" in names
+class RawServer:
+    """A server process driven with raw JSON-RPC lines, for what ``mcp.Client`` hides (the
+    process: its exit code, signals, stderr)."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={"PATH": os.environ.get("PATH", ""), **env},
+        )
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def receive(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        answer: dict[str, Any] = json.loads(self.process.stdout.readline())
+        return answer
+
+    def initialize(self) -> None:
+        client = {"name": "test", "version": "0"}
+        params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client}
+        self.send({"id": 0, "method": "initialize", "params": params})
+        assert self.receive()["id"] == 0
+        self.send({"method": "notifications/initialized"})
+
+    def call(self, request_id: int, tool: str, arguments: dict[str, Any]) -> None:
+        params = {"name": tool, "arguments": arguments}
+        self.send({"id": request_id, "method": "tools/call", "params": params})
+
+    def close_stdin(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+
+    def stop(self) -> str:
+        """Kill the process if it still runs; its stderr."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        assert self.process.stderr is not None
+        err = self.process.stderr.read().decode(errors="replace")
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+        return err
 
 
 def test_sigterm_mid_call_still_exports_finished_spans(server_env: dict[str, str]) -> None:
     """The stdio client sends SIGTERM to a server that does not exit 2 s after stdin closes
-    (say, a tool still running). The server exports what it has finished, then exits.
-
-    Raw JSON-RPC over the pipes, because ``mcp.Client`` does not expose the process.
-    """
-    spans_file = Path(server_env["MCP_AGENT_OTEL_HOME"]) / "spans.jsonl"
-    process = subprocess.Popen(
-        [sys.executable, str(FAULTY_SERVER)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env={"PATH": os.environ.get("PATH", ""), **server_env},
-    )
-    assert process.stdin is not None
-    assert process.stdout is not None
-
-    def send(message: dict[str, Any]) -> None:
-        assert process.stdin is not None
-        process.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")
-        process.stdin.flush()
-
+    (say, a tool still running). The server exports what it has finished, then exits."""
+    server = RawServer([str(FAULTY_SERVER)], server_env)
     try:
-        send(
-            {
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "test", "version": "0"},
-                },
-            }
-        )
-        assert json.loads(process.stdout.readline())["id"] == 1
-        send({"method": "notifications/initialized"})
-        for request_id, tool, arguments in [
-            (2, "echo", {"text": "x"}),
-            (3, "echo", {"text": "y"}),
-            (4, "sleep", {"seconds": 60}),
-        ]:
-            params = {"name": tool, "arguments": arguments}
-            send({"id": request_id, "method": "tools/call", "params": params})
-        answers = [json.loads(process.stdout.readline()) for _ in range(2)]
-        assert sorted(a["id"] for a in answers) == [2, 3]
+        server.initialize()
+        server.call(1, "echo", {"text": "x"})
+        server.call(2, "echo", {"text": "y"})
+        server.call(3, "sleep", {"seconds": 60})
+        assert sorted(server.receive()["id"] for _ in range(2)) == [1, 2]
         time.sleep(0.2)  # let the sleep start
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 128 + signal.SIGTERM
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=10) == 128 + signal.SIGTERM
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdin.close()
-        process.stdout.close()
+        server.stop()
+    spans_file = Path(server_env["MCP_AGENT_OTEL_HOME"]) / "spans.jsonl"
     names = [s["name"] for s in read_spans_file(spans_file)]
     assert names.count("tools/call echo") == 2
     assert "tools/call sleep" not in names  # unfinished: a span is exported when it ends
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_unreachable_otlp_endpoint_neither_breaks_nor_holds_a_server(
+    server_env: dict[str, str],
+) -> None:
+    """Spans go to an OTLP endpoint that refuses connections: tools answer as usual, nothing
+    is printed, and after stdin closes the server gives up exporting and exits cleanly
+    (the OTLP exporter alone would keep retrying for about 10 s)."""
+    env = {**server_env, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
+    server = RawServer(["-m", server_module("text")], env)
+    try:
+        server.initialize()
+        server.call(1, "word_count", {"text": "one two"})
+        answer = server.receive()
+        assert answer["result"]["structuredContent"]["words"] == 2
+        closed = time.monotonic()
+        server.close_stdin()
+        assert server.process.wait(timeout=15) == 0
+        waited = time.monotonic() - closed
+    finally:
+        stderr = server.stop()
+    assert waited < 5, f"the server took {waited:.1f} s to exit"
+    assert "Traceback" not in stderr
+    assert "Transient error" not in stderr
+    assert not (Path(server_env["MCP_AGENT_OTEL_HOME"]) / "spans.jsonl").exists()
+
+
+def test_unusable_tracing_settings_leave_the_server_serving(server_env: dict[str, str]) -> None:
+    """A telemetry setting the server cannot use is named on stderr; the tools still work."""
+    env = {
+        **server_env,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+    }
+    server = RawServer(["-m", server_module("mathdata")], env)
+    try:
+        server.initialize()
+        server.call(1, "calculate", {"expression": "6 * 7"})
+        assert server.receive()["result"]["structuredContent"]["result"] == 42
+        server.close_stdin()
+        assert server.process.wait(timeout=15) == 0
+    finally:
+        stderr = server.stop()
+    assert "mcp-agent-otel server 'mathdata': tracing disabled" in stderr
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL='http/json' is not supported" in stderr
+    assert "Traceback" not in stderr

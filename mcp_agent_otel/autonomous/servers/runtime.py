@@ -13,16 +13,19 @@
    ``tools/call {tool}`` for tool calls, parented on the client's ``MCP send tools/call
    {tool}`` span through the W3C context in ``params._meta`` (SEP-414). We add no MCP span.
 3. When the client closes stdin the server loop ends and the provider is shut down
-   explicitly, which exports every finished span before the process exits. SIGTERM (the
-   stdio client's escalation when a server does not exit within its grace period) exports
-   the finished spans and exits at once.
+   explicitly, which exports every finished span before the process exits; an exporter
+   stuck on an unreachable endpoint is abandoned after 1 s, inside the stdio client's 2 s
+   grace period. SIGTERM (the client's escalation when a server does not exit in time)
+   exports the finished spans (same bound) and exits at once.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Final
@@ -38,8 +41,9 @@ SERVICE_NAME_PREFIX = "mcp-agent-otel-server-"
 # The servers' stderr is the agent's terminal: anticipated tool errors (logged at INFO by the
 # SDK) are answered to the client and traced, so only warnings and worse are printed.
 LOG_LEVEL: Final = "WARNING"
-# The stdio client sends SIGKILL 2 s after SIGTERM: flush within that.
-_FLUSH_ON_TERM_MS: Final = 1500
+# The stdio client waits 2 s for a server to exit after stdin closes, then sends SIGTERM, and
+# SIGKILL 2 s after that: each flush stays within its window.
+EXIT_FLUSH_S: Final = 1.0
 
 
 def service_name(server: str) -> str:
@@ -48,7 +52,13 @@ def service_name(server: str) -> str:
 
 
 def start_tracing(server: str) -> TracingHandle | None:
-    """Configure tracing for this server process; None (and a note on stderr) if unusable."""
+    """Configure tracing for this server process; None (and a note on stderr) if unusable.
+
+    The OTLP exporters' retry warnings are silenced here: a server's stderr is the agent's
+    terminal, and an unreachable endpoint is reported there once, as lost spans, by the
+    exporter wrapper (and by the agent itself, which exports to the same endpoint).
+    """
+    logging.getLogger("opentelemetry.exporter").setLevel(logging.ERROR)
     try:
         return configure_tracing(service_name=service_name(server))
     except (TracingConfigError, ValueError, OSError) as exc:
@@ -57,6 +67,19 @@ def start_tracing(server: str) -> TracingHandle | None:
             file=sys.stderr,
         )
         return None
+
+
+def stop_tracing(handle: TracingHandle, timeout_s: float = EXIT_FLUSH_S) -> bool:
+    """Export what is queued and shut the provider down, giving up after ``timeout_s``.
+
+    Shutting down exports the queued spans. An exporter stuck retrying an unreachable
+    endpoint must not hold the process past the client's grace period, so the shutdown runs
+    in a daemon thread that is abandoned at the deadline. True if it finished in time.
+    """
+    worker = threading.Thread(target=handle.shutdown, name="tracing-shutdown", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    return not worker.is_alive()
 
 
 def _flush_and_exit(handle: TracingHandle | None) -> Callable[[int, FrameType | None], None]:
@@ -68,7 +91,7 @@ def _flush_and_exit(handle: TracingHandle | None) -> Callable[[int, FrameType | 
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if handle is not None:
-            handle.force_flush(timeout_millis=_FLUSH_ON_TERM_MS)
+            handle.force_flush(timeout_millis=int(EXIT_FLUSH_S * 1000))
         os._exit(128 + signum)
 
     return handler
@@ -108,5 +131,4 @@ def serve(
     finally:
         signal.signal(signal.SIGTERM, previous)
         if handle is not None:
-            handle.force_flush()
-            handle.shutdown()
+            stop_tracing(handle)
