@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
+from contextvars import Token
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import wrapt
 from opentelemetry import context, trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind
 
@@ -77,7 +79,7 @@ class StageState:
         self.active = True
 
 
-_Started = tuple[Span, object, Any]
+_Started = tuple[Span, Token[Context], Token[tuple[str, Span] | None]]
 
 
 def _start(state: StageState, instance: Any, args: tuple[Any, ...], kwargs: Any) -> _Started | None:
@@ -143,7 +145,7 @@ def _finish(
                 spans.count_recording_failure()
     spans.exit_stage(stage_token)
     try:
-        context.detach(ctx_token)  # type: ignore[arg-type]
+        context.detach(ctx_token)
     except Exception:
         spans.count_recording_failure()
     _end(span)
