@@ -73,6 +73,7 @@ from mcp_agent_otel.caching.invalidation_strategies import (
     previous_context,
     verdict,
 )
+from mcp_agent_otel.caching.task_similarity import similarity, task_shape
 from mcp_agent_otel.tracing import semconv, spans
 from mcp_agent_otel.tracing.setup import home_dir
 
@@ -526,6 +527,7 @@ class _Lookup:
     level: CacheLevel = CacheLevel.ANALYSIS
     key: str = ""
     age_s: float | None = None
+    similarity: float | None = None
     fault: str | None = None
     events: list[tuple[InvalidationReason, int]] = field(default_factory=list)
 
@@ -536,6 +538,9 @@ class _Lookup:
             semconv.CACHE_LEVEL: int(self.level),
             semconv.CACHE_KEY: short_key(self.key) if self.key else None,
             semconv.CACHE_AGE_S: round(self.age_s, 6) if self.age_s is not None else None,
+            semconv.CACHE_SIMILARITY: (
+                round(self.similarity, 4) if self.similarity is not None else None
+            ),
             semconv.CACHE_ERROR: self.fault,
         }
 
@@ -650,6 +655,11 @@ class AnalysisCache:
                     look.events.append((row.entry.reason or InvalidationReason.MANUAL, 1))
             elif look.fault is None:
                 previous_key = self._probe_previous(store, state, context, digest, now, look)
+                if look.result is CacheResult.MISS and self.settings.similarity is not None:
+                    similar = self._similar(store, context, normalized, digest, now, look)
+                    if similar is not None:
+                        self._record(span, look)
+                        return similar
         except _Fault as fault:
             look.result = CacheResult.ERROR
             look.fault = fault.kind
@@ -657,7 +667,7 @@ class AnalysisCache:
         self._record(span, look)
         analysis = compute(task)
         if context is not None:
-            self._store_computed(span, look, context, analysis, epoch, previous_key)
+            self._store_computed(span, look, context, analysis, epoch, previous_key, normalized)
         return analysis
 
     def report_outcome(
@@ -1039,6 +1049,97 @@ class AnalysisCache:
         look.events.append((state.reason, 1))
         return key
 
+    # -- internals: level 2, the similarity lookup --------------------------------------------
+
+    def _similar(
+        self,
+        store: _Store,
+        context: KeyContext,
+        normalized: str,
+        digest: str,
+        now: float,
+        look: _Lookup,
+    ) -> TaskAnalysis | None:
+        """A cached analysis of a near-identical task whose decomposition pattern is certain.
+
+        Level 2 holds, per task *shape* (``task_similarity``), the decomposition pattern —
+        (task type, complexity, structural signature) — its tasks had, and the members it was
+        seen with. It is served only when every member had the same pattern, the new task has
+        the same shape, and its inert words overlap a member's by the threshold.
+        """
+        threshold = self.settings.similarity
+        if threshold is None:
+            return None
+        shape = task_shape(normalized)
+        try:
+            with self._guard(store):
+                row = store.row(entry_key(context, CacheLevel.PATTERN, shape.skeleton))
+        except _Fault:
+            return None
+        if row is None or verdict(row.entry, context, now) is not CacheResult.HIT:
+            return None
+        pattern = row.entry.data.get("pattern")
+        members = row.entry.data.get("members")
+        if not isinstance(pattern, dict) or not isinstance(members, list):
+            return None  # mixed patterns for this shape: never served
+        scored = sorted(
+            (
+                (similarity(shape.terms, frozenset(m[0])), str(m[1]))
+                for m in members
+                if isinstance(m, list) and len(m) == 2 and isinstance(m[0], list)
+            ),
+            reverse=True,
+        )
+        for score, key in scored:
+            if score < threshold:
+                break
+            try:
+                with self._guard(store):
+                    member = store.row(key)
+            except _Fault:
+                return None
+            if member is None or verdict(member.entry, context, now) is not CacheResult.HIT:
+                continue
+            analysis = self._decode(store, key, member, look)
+            if analysis is None or decomposition_pattern(analysis) != pattern:
+                continue
+            look.result = CacheResult.HIT
+            look.level = CacheLevel.PATTERN
+            look.key = entry_key(context, CacheLevel.PATTERN, shape.skeleton)
+            look.similarity = score
+            look.age_s = member.entry.age(now)
+            self._maybe_touch(store, key, member)
+            return analysis
+        return None
+
+    def _put_pattern(
+        self,
+        store: _Store,
+        context: KeyContext,
+        normalized: str,
+        member_key: str,
+        analysis: TaskAnalysis,
+    ) -> None:
+        """Record (inside the store transaction) the decomposition pattern of this task's shape."""
+        shape = task_shape(normalized)
+        key = entry_key(context, CacheLevel.PATTERN, shape.skeleton)
+        pattern: dict[str, Any] | None = decomposition_pattern(analysis)
+        members: list[Any] = []
+        try:
+            row = store.row(key)
+        except BadEntryError:
+            row = None
+        now = self._clock()
+        if row is not None and verdict(row.entry, context, now) is CacheResult.HIT:
+            old = row.entry.data
+            members = [m for m in old.get("members") or [] if isinstance(m, list)]
+            if old.get("pattern") != pattern:
+                pattern = None  # this shape has had different patterns: ambiguous, never served
+        members = [m for m in members if len(m) == 2 and m[1] != member_key]
+        members = [[sorted(shape.terms), member_key], *members][:_PATTERN_MEMBERS]
+        data = {"pattern": pattern, "members": members}
+        store.put(key, self._entry(EntryKind.PATTERN, data, context, now), self.settings.ttl_s)
+
     # -- internals: writing --------------------------------------------------------------------
 
     def _entry(
@@ -1061,6 +1162,7 @@ class AnalysisCache:
         analysis: TaskAnalysis,
         epoch: int,
         previous_key: str | None,
+        normalized: str,
     ) -> None:
         store = self._store
         if store is None or time.monotonic() < self._writes_paused_until:
@@ -1076,6 +1178,8 @@ class AnalysisCache:
                     raced = True  # computed under an environment that is gone: not stored
                 else:
                     store.put(look.key, entry, self.settings.ttl_s)
+                    if self.settings.similarity is not None:
+                        self._put_pattern(store, context, normalized, look.key, analysis)
                     if previous_key is not None:
                         store.delete(previous_key)
                     evicted = store.evict_over(self.settings.max_entries)
@@ -1155,6 +1259,21 @@ class AnalysisCache:
             self.metrics.hit(int(look.level))
         else:
             self.metrics.miss(look.result.value)
+
+
+_PATTERN_MEMBERS: Final = 8  # tasks remembered per shape for the similarity lookup
+
+
+def decomposition_pattern(analysis: TaskAnalysis) -> dict[str, Any]:
+    """Level 2's value: the part of an analysis that its structure decides."""
+    from mcp_agent_otel.autonomous.task_analyzer import structural_signature
+
+    return {
+        "task_type": analysis.task_type.value,
+        "complexity": analysis.complexity.value,
+        "signature": structural_signature(analysis),
+        "estimated_steps": analysis.estimated_steps,
+    }
 
 
 def directory_bytes(directory: Path) -> int:
