@@ -209,6 +209,8 @@ def choose_tools(
 ) -> tuple[tuple[ToolChoice, ...], tuple[int, ...]]:
     """Per subtask the best tool and its fallbacks; and the subtasks nothing fits (unmatched).
 
+    A candidate needs some text relevance: the category alone never picks a tool (with no
+    translation tool, "translate X" is unmatched rather than sent to another text tool).
     The top candidates' scores are scaled by their argument fit (halved when the text gives
     none of the required arguments), so a tool that could not be called loses to one that
     can. A fallback scores at least ``min_score`` and half the chosen tool's score, and
@@ -219,7 +221,7 @@ def choose_tools(
     unmatched: list[int] = []
     for subtask in analysis.subtasks:
         scored = score_tools(index, subtask)
-        top = [c for c in scored[:FIT_CANDIDATES] if c.score >= min_score]
+        top = [c for c in scored[:FIT_CANDIDATES] if c.score >= min_score and c.relevance > 0]
         fitted = []
         for c in top:
             fit = argument_fit(subtask, c.tool, explicit.get(subtask.index, {}))
@@ -879,8 +881,12 @@ def plan_arguments(
                 if bound and _fits(param, value):
                     values[param.name] = draw.take_number(position)
                     break
-        for param in arrays:
-            free = draw.free_numbers()
+        for param in arrays:  # the number of "greater than 10" is a threshold, never data
+            free = [
+                i
+                for i in draw.free_numbers()
+                if comparison is None or facts.numbers[i][0] != comparison[1]
+            ]
             if free:
                 values[param.name] = [draw.take_number(i) for i in free]
         for param in scalars:

@@ -73,7 +73,6 @@ _SUFFIX_RULES: Final = (
     ("ing", "", 3),
     ("edly", "", 3),
     ("ed", "", 3),
-    ("ly", "", 4),
 )
 _SIBILANT_ES: Final = ("ches", "shes", "xes", "zes", "sses")
 
@@ -160,10 +159,11 @@ _TASK_TYPE_WORDS: Final[dict[TaskType, dict[str, float]]] = {
         "fetch get list show tell information info fact facts knowledge",
     ),
     TaskType.CONTENT_CREATION: _weights(
-        "write draft compose generate blog essay story poem haiku summarize summarise summary "
+        "draft compose generate blog essay story poem haiku summarize summarise summary "
+        "brainstorm "
         "translate translation rewrite paraphrase headline slogan tagline caption content "
         "uppercase lowercase capitalize",
-        "create article outline letter description copy text title replace",
+        "write create article outline letter description copy text title replace",
     ),
     TaskType.DATA_ANALYSIS: _weights(
         "analyze analyse analysis calculate compute average mean median statistics statistic "
@@ -221,14 +221,14 @@ _CATEGORY_WORDS: Final[dict[ToolCategory, dict[str, float]]] = {
         "characters vowels proofread rephrase palindrome anagram replace substitute",
         "case title character letters string extract language tone headline shorten french "
         "spanish german italian portuguese english draft compose tagline slogan caption poem "
-        "haiku essay story blog",
+        "haiku essay story blog write",
     ),
     ToolCategory.MATH: _weights(
         "calculate calculator calculation math arithmetic plus minus subtract multiply divide "
         "divided sqrt factorial prime equation expression percent percentage exponent modulo "
         "fibonacci gcd lcm celsius fahrenheit",
-        "compute add sum square root times multiplied power number integer convert unit units "
-        "kilometers miles",
+        "compute add sum square root times multiplied power number integer convert km kg lb "
+        "kilometers miles meters feet inches pounds ounces liters gallons",
     ),
     ToolCategory.DATA: _weights(
         "data dataset statistics statistic stats average mean median deviation variance stdev "
@@ -274,6 +274,7 @@ _SYNONYMS: Final = {
     "plus": "add",
     "minus": "subtract",
     "divided": "divide",
+    "root": "sqrt",
     "mean": "average",
     "average": "mean",
     "lookup": "search",
@@ -322,9 +323,19 @@ ACTION_VERBS: Final = word_set("""
     execute test debug fix implement build deploy install update detect measure combine merge
     split print display prepare collect gather determine recommend suggest outline organize
     assign track prioritize tag label parse encode decode hash round paraphrase proofread
-    shorten tokenize brainstorm draft answer replace substitute keep change
+    shorten tokenize brainstorm draft answer replace substitute keep change debate discuss
     """)
 ACTION_STEMS: Final = frozenset(stem(v) for v in ACTION_VERBS)
+
+# Verbs that work on something given to them: a step using one with nothing of its own to
+# work on takes the previous step's output ("... and compare the approaches").
+CONSUMER_STEMS: Final = stem_set(
+    "summarize summarise compare analyze analyse evaluate review explain rank sort filter "
+    "count translate rewrite refine improve check verify combine merge extract classify format "
+    "convert plot chart visualize describe proofread paraphrase shorten critique judge"
+)
+# Words that only soften or join a request; a step's leading verb comes after them.
+FILLER_WORDS: Final = word_set("please kindly now also and then just so next finally lastly")
 
 # Words that make a step read like a question even without an action verb.
 QUESTION_WORDS: Final = word_set(
@@ -369,9 +380,21 @@ def score_labels(
     return scores
 
 
-def ranked_categories(stems: Iterable[str]) -> list[tuple[ToolCategory, float]]:
-    """Categories the stems point at, best first (ties in enum order); GENERAL never appears."""
+LEAD_VERB_BONUS: Final = 0.5
+
+
+def ranked_categories(
+    stems: Iterable[str], lead: str | None = None
+) -> list[tuple[ToolCategory, float]]:
+    """Categories the stems point at, best first (ties in enum order); GENERAL never appears.
+
+    ``lead`` is the stem of the verb a step opens with; its categories weigh half again as
+    much ("email the summary" is about communication more than text).
+    """
     scores = score_labels(stems, CATEGORY_KEYWORDS)
+    if lead is not None:
+        for category, weight in CATEGORY_KEYWORDS.get(lead, ()):
+            scores[category] = scores.get(category, 0.0) + LEAD_VERB_BONUS * weight
     return sorted(scores.items(), key=lambda kv: (-kv[1], CATEGORY_ORDER.index(kv[0])))
 
 
@@ -535,7 +558,10 @@ __all__ = [
     "ACTION_STEMS",
     "ACTION_VERBS",
     "CATEGORY_KEYWORDS",
+    "CONSUMER_STEMS",
+    "FILLER_WORDS",
     "LANGUAGES",
+    "LEAD_VERB_BONUS",
     "PLURAL_REFERENCES",
     "QUESTION_WORDS",
     "SINGULAR_REFERENCES",

@@ -253,6 +253,9 @@ class _Reading:
     stems: list[str]  # stems of its non-stopword tokens
     has_action: bool
     is_question: bool
+    leads_with_action: bool  # opens with an imperative verb ("Count the words ...")
+    lead: str | None  # the stem of that verb
+    consumer: bool  # uses a verb that works on something given to it
     capabilities: tuple[ToolCategory, ...]
     content_input: bool  # quoted text, numbers or "...: text" to work on
     paths: frozenset[str]
@@ -277,7 +280,10 @@ def _read(original: str, masked: str, piece: _Piece) -> _Reading:
     stems += [_FILE_STEM] * bool(paths) + [_URL_STEM] * has_url
     all_stems = {lexicon.stem(t) for t in tokens}
     is_question = bool(tokens) and (tokens[0] in lexicon.QUESTION_WORDS or text.endswith("?"))
-    ranked = lexicon.ranked_categories(stems)
+    first = next((t for t in tokens if t not in lexicon.FILLER_WORDS), None)
+    verb = lexicon.stem(first) if first is not None else None
+    leads_with_action = verb in lexicon.ACTION_STEMS
+    ranked = lexicon.ranked_categories(stems, verb if leads_with_action else None)
     if ranked:
         top = ranked[0][1]
         caps = tuple(c for c, score in ranked if score * 2 >= top)[:MAX_CAPABILITIES]
@@ -292,6 +298,9 @@ def _read(original: str, masked: str, piece: _Piece) -> _Reading:
         stems=stems,
         has_action=bool(all_stems & lexicon.ACTION_STEMS),
         is_question=is_question,
+        leads_with_action=leads_with_action,
+        lead=verb if leads_with_action else None,
+        consumer=bool(all_stems & lexicon.CONSUMER_STEMS),
         capabilities=caps,
         content_input=bool(
             lexicon.quoted_strings(text) or lexicon.find_numbers(masked_text) or after_colon >= 2
@@ -305,7 +314,9 @@ def _read(original: str, masked: str, piece: _Piece) -> _Reading:
 
 
 def _steps(original: str, masked: str) -> list[tuple[_Piece, _Reading]]:
-    """Pieces worth a step: a piece with no action that is not a question joins its neighbour."""
+    """Pieces worth a step. A piece with no action that is not a question joins its neighbour;
+    so does a sentence or line that does not open with a verb or a question ("Summarize this
+    text: X is a framework. It collects traces." is one step)."""
     steps: list[tuple[_Piece, _Reading]] = []
     pending: _Piece | None = None
     for piece in _split(masked):
@@ -315,7 +326,12 @@ def _steps(original: str, masked: str) -> list[tuple[_Piece, _Reading]]:
         reading = _read(original, masked, piece)
         if not reading.tokens and not reading.text:
             continue
-        if not reading.has_action and not reading.is_question:
+        continues = (
+            piece.kind in (_SENTENCE, _LINE)
+            and not reading.leads_with_action
+            and not reading.is_question
+        )
+        if continues or (not reading.has_action and not reading.is_question):
             if steps:
                 merged = _Piece(steps[-1][0].start, piece.end, steps[-1][0].kind)
                 steps[-1] = (merged, _read(original, masked, merged))
@@ -343,7 +359,7 @@ def _dependencies(readings: list[_Reading]) -> list[tuple[int, ...]]:
         found: set[int] = set()
         if i > 0:
             primary = r.capabilities[0]
-            consumer = primary in _CONSUMER_CATEGORIES or r.writer
+            consumer = primary in _CONSUMER_CATEGORIES or r.writer or r.consumer
             implicit = consumer and not r.content_input and (not r.locator_input or r.writer)
             if r.plural_ref:
                 sinks = [j for j in range(i) if j not in consumed]
@@ -396,14 +412,28 @@ def _complexity(n: int, capabilities: int, words: int, pattern: ExecutionPattern
     return Complexity.VERY_COMPLEX
 
 
-def _task_type(stems: list[str], question: bool) -> tuple[TaskType, float]:
-    """The task type and how clearly it won (0.3 when no keyword spoke at all)."""
-    scores: dict[TaskType, float] = lexicon.score_labels(stems, lexicon.TASK_TYPE_KEYWORDS)
-    if question:
+def _task_type(readings: list[_Reading]) -> tuple[TaskType, float]:
+    """The task type and how clearly it won (0.3 when no keyword spoke at all).
+
+    Each step's leading verb weighs half again as much as its other words; a tie goes to a
+    type the first step's verb names (a task is what it starts with), then to enum order.
+    """
+    table = lexicon.TASK_TYPE_KEYWORDS
+    scores: dict[TaskType, float] = lexicon.score_labels(
+        (s for r in readings for s in r.stems), table
+    )
+    for r in readings:
+        for label, weight in table.get(r.lead or "", ()):
+            scores[label] += lexicon.LEAD_VERB_BONUS * weight
+    if readings[0].is_question:
         scores[TaskType.INFORMATION_RETRIEVAL] = scores.get(TaskType.INFORMATION_RETRIEVAL, 0) + 1
     if not scores:
         return TaskType.INFORMATION_RETRIEVAL, 0.3
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], lexicon.TASK_TYPE_ORDER.index(kv[0])))
+    first = {label for label, _ in table.get(readings[0].lead or "", ())}
+    ranked = sorted(
+        scores.items(),
+        key=lambda kv: (-kv[1], kv[0] not in first, lexicon.TASK_TYPE_ORDER.index(kv[0])),
+    )
     top = ranked[0][1]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     return ranked[0][0], 0.5 + 0.5 * (top - second) / top
@@ -433,8 +463,7 @@ def _analyze_normalized(text: str) -> TaskAnalysis:
         Subtask(index=i, text=r.text, capabilities=r.capabilities, depends_on=deps[i])
         for i, r in enumerate(readings)
     )
-    all_stems = [s for r in readings for s in r.stems]
-    task_type, type_confidence = _task_type(all_stems, readings[0].is_question)
+    task_type, type_confidence = _task_type(readings)
     specific = {s.capabilities[0] for s in subtasks} - {ToolCategory.GENERAL}
     covered = sum(1 for s in subtasks if s.capabilities[0] is not ToolCategory.GENERAL) / n
     confidence = round(min(1.0, max(0.0, 0.6 * type_confidence + 0.4 * covered)), 4)
