@@ -42,6 +42,7 @@ GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
 MCP_METHOD_NAME: Final = "mcp.method.name"
 ERROR_TYPE: Final = "error.type"
 CODE_FUNCTION_NAME: Final = "code.function.name"  # fully qualified: module.Class.method
+NETWORK_TRANSPORT: Final = "network.transport"  # "pipe" for stdio servers, "tcp" for HTTP
 
 OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
 OP_EXECUTE_TOOL: Final = "execute_tool"
@@ -77,6 +78,7 @@ SERVERS_COUNT: Final = "mcp_agent.servers.count"
 SERVERS_FAILED: Final = "mcp_agent.servers.failed"
 ENV_FINGERPRINT: Final = "mcp_agent.env.fingerprint"
 EVENT_SERVER_FAILED: Final = "mcp_agent.server.failed"
+DISCOVERY_LISTED: Final = "mcp_agent.discovery.servers_listed"  # servers listed this time
 
 DECISION_PATTERN: Final = "mcp_agent.decision.pattern"
 DECISION_CONFIDENCE: Final = "mcp_agent.decision.confidence"
@@ -108,6 +110,20 @@ ENV_MAX_TASK_CHARS: Final = "MCP_AGENT_OTEL_MAX_TASK_CHARS"  # task size limit (
 # Zero-code stage tracing: "module:Qual.name=stage,..." (see mcp_agent_otel.instrumentation).
 ENV_INSTRUMENT: Final = "MCP_AGENT_OTEL_INSTRUMENT"
 CONTENT_MAX_CHARS: Final = 256
+
+# --- resource attributes and settings the regression analyzer reads ---------------------------
+SERVICE_NAME: Final = "service.name"
+SERVICE_VERSION: Final = "service.version"
+DEPLOYMENT_ENVIRONMENT_NAME: Final = "deployment.environment.name"
+DEPLOYMENT_ENVIRONMENT_LEGACY: Final = "deployment.environment"  # before semconv 1.27
+
+ENV_ANALYZER_TOKEN: Final = "MCP_AGENT_OTEL_ANALYZER_TOKEN"
+ENV_ANALYZER_DB: Final = "MCP_AGENT_OTEL_ANALYZER_DB"
+ENV_ANALYZER_WEBHOOK: Final = "MCP_AGENT_OTEL_ANALYZER_WEBHOOK"
+ENV_ANALYZER_MAX_OPERATIONS: Final = "MCP_AGENT_OTEL_ANALYZER_MAX_OPERATIONS"
+ENV_ANALYZER_RETENTION_DAYS: Final = "MCP_AGENT_OTEL_ANALYZER_RETENTION_DAYS"
+ENV_ANALYZER_MAX_DURATION_S: Final = "MCP_AGENT_OTEL_ANALYZER_MAX_DURATION_S"
+ENV_ANALYZER_MAX_BODY_BYTES: Final = "MCP_AGENT_OTEL_ANALYZER_MAX_BODY_BYTES"
 
 # --- the analysis cache's settings (mcp_agent_otel/caching/cache_manager.py) -----------------
 ENV_CACHE: Final = "MCP_AGENT_OTEL_CACHE"

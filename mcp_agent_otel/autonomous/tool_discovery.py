@@ -1,0 +1,481 @@
+"""ToolDiscovery: find what real MCP servers offer, and keep their sessions open for execution.
+
+Servers come from an ``mcpServers`` configuration (the JSON shape MCP clients already use):
+stdio servers (``command``/``args``/``env``) and streamable-HTTP servers (``url``). All
+servers are listed concurrently, each under a per-server timeout; a server that fails to
+start or answer is reported on its ``tool_discovery.list_tools {server}`` span (an event and
+ERROR status) while the others keep working. ``tools/list_changed`` notifications make the
+server be listed again and the environment fingerprint be recomputed; listeners hear of it.
+
+The pure core — config parsing, tool mapping, the fingerprint — is plain functions; the
+``ToolDiscovery`` class is the I/O shell around the official ``mcp`` client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mcp.types as mcp_types
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.subscriptions import ListenNotSupportedError
+from mcp.shared.exceptions import MCPError
+from mcp_types import CONNECTION_CLOSED
+from opentelemetry import context as otel_context
+
+from mcp_agent_otel.autonomous.errors import AgentError, ServerConfigError
+from mcp_agent_otel.autonomous.lexicon import categorize_tool
+from mcp_agent_otel.autonomous.models import ToolInfo, ToolRef, canonical_json
+from mcp_agent_otel.autonomous.servers import telemetry_env
+from mcp_agent_otel.tracing import semconv, spans
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
+    from exceptiongroup import BaseExceptionGroup
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_SERVER_TIMEOUT_S = 10.0
+
+EnvironmentListener = Callable[[str, str], None]
+
+
+class ServerUnavailableError(AgentError):
+    """An MCP server could not be started, listed or reached; the message says which and why."""
+
+
+# --- pure core ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """One entry of ``mcpServers``: a stdio command or a streamable-HTTP URL."""
+
+    name: str
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    url: str | None = None
+    timeout_s: float = DEFAULT_SERVER_TIMEOUT_S
+
+
+def parse_servers_config(data: Any, source: str = "<config>") -> tuple[ServerSpec, ...]:
+    """Validate an ``{"mcpServers": {...}}`` mapping; every problem names ``source`` and the key."""
+
+    def bad(problem: str) -> ServerConfigError:
+        return ServerConfigError(f"{source}: {problem}")
+
+    if not isinstance(data, dict) or not isinstance(data.get("mcpServers"), dict):
+        raise bad(
+            'expected a JSON object with an "mcpServers" object, e.g. '
+            '{"mcpServers": {"search": {"command": "python", "args": ["server.py"]}}}'
+        )
+    servers = data["mcpServers"]
+    if not servers:
+        raise bad('"mcpServers" is empty: configure at least one server')
+    specs: list[ServerSpec] = []
+    for name, entry in servers.items():
+        where = f'server "{name}"'
+        if not isinstance(entry, dict):
+            raise bad(f"{where} must be an object with a command or a url")
+        if entry.get("disabled") is True:
+            continue
+        command, url = entry.get("command"), entry.get("url")
+        if (command is None) == (url is None):
+            raise bad(f'{where} needs exactly one of "command" (stdio) or "url" (streamable HTTP)')
+        if command is not None and (not isinstance(command, str) or not command.strip()):
+            raise bad(f'{where}: "command" must be a non-empty string')
+        if url is not None and (
+            not isinstance(url, str) or not url.startswith(("http://", "https://"))
+        ):
+            raise bad(f'{where}: "url" must be an http:// or https:// URL')
+        args = entry.get("args", [])
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise bad(f'{where}: "args" must be a list of strings')
+        env = entry.get("env", {})
+        if not isinstance(env, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+        ):
+            raise bad(f'{where}: "env" must be an object of string values')
+        timeout = entry.get("timeout", DEFAULT_SERVER_TIMEOUT_S)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise bad(f'{where}: "timeout" must be a positive number of seconds')
+        specs.append(
+            ServerSpec(
+                name=str(name),
+                command=command,
+                args=tuple(args),
+                env=tuple(sorted(env.items())),
+                url=url,
+                timeout_s=float(timeout),
+            )
+        )
+    if not specs:
+        raise bad("every server is disabled: enable at least one")
+    return tuple(specs)
+
+
+def load_servers_config(path: str | os.PathLike[str]) -> tuple[ServerSpec, ...]:
+    """Read and validate an mcpServers JSON file; errors name the file and the problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ServerConfigError(
+            f"{p}: no such servers file (pass --servers PATH to a JSON "
+            'file of the form {"mcpServers": {...}})'
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServerConfigError(f"{p}: cannot read the servers file: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ServerConfigError(
+            f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    return parse_servers_config(data, str(p))
+
+
+def tool_info(server: str, tool: mcp_types.Tool) -> ToolInfo:
+    """Map a listed MCP tool to our ToolInfo, with its category."""
+    schema = dict(tool.input_schema or {})
+    description = tool.description or ""
+    return ToolInfo(
+        server=server,
+        name=tool.name,
+        description=description,
+        input_schema=canonical_json(schema),
+        category=categorize_tool(tool.name, description, schema),
+    )
+
+
+def environment_fingerprint(tools: Iterable[ToolInfo]) -> str:
+    """A stable hash of the tool environment: sorted (server, tool name, input schema)."""
+    digest = hashlib.sha256()
+    for server, name, schema in sorted((t.server, t.name, t.input_schema) for t in tools):
+        digest.update(canonical_json([server, name, schema]).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
+
+
+# --- I/O shell ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Connection:
+    """One server's client, owned by a task that enters and exits the client context."""
+
+    spec: ServerSpec
+    client: Client | None = None
+    error: BaseException | None = None
+    tools: tuple[ToolInfo, ...] = ()
+    notifies_list_changed: bool = False
+    stale: bool = True
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.client is not None and self.error is None and not self.closing.is_set()
+
+
+class ToolDiscovery:
+    """Connects to the configured MCP servers, lists their tools, and keeps sessions open.
+
+    Use as an async context manager (``async with ToolDiscovery(specs) as discovery``); the
+    sessions close on exit. ``discover()`` returns the current tool catalogue; it lists a
+    server again only when needed (first time, after ``tools/list_changed``, after a failure,
+    or for servers that do not announce list changes).
+    """
+
+    def __init__(
+        self,
+        servers: Sequence[ServerSpec],
+        *,
+        environ: Mapping[str, str] | None = None,
+        retry_after_s: float = 30.0,
+    ) -> None:
+        if not servers:
+            raise ServerConfigError("no MCP servers configured: pass at least one ServerSpec")
+        names = [s.name for s in servers]
+        if len(set(names)) != len(names):
+            raise ServerConfigError(f"server names must be unique, got {names}")
+        self._specs = tuple(servers)
+        self._environ = dict(os.environ if environ is None else environ)
+        self._connections: dict[str, _Connection] = {}
+        self._listeners: list[EnvironmentListener] = []
+        self._fingerprint = ""
+        self._failures: dict[str, tuple[float, str]] = {}  # server -> (monotonic time, why)
+        self._retry_after_s = retry_after_s
+        self._relist_tasks: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the last discovered environment ("" before the first discovery)."""
+        return self._fingerprint
+
+    @property
+    def tools(self) -> tuple[ToolInfo, ...]:
+        return tuple(t for c in self._connections.values() for t in c.tools)
+
+    @property
+    def server_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self._specs)
+
+    def server_failure(self, server: str) -> str | None:
+        """Why ``server`` is unavailable (None when it is healthy or not tried yet)."""
+        failure = self._failures.get(server)
+        return failure[1] if failure else None
+
+    def add_listener(self, listener: EnvironmentListener) -> None:
+        """Call ``listener(old_fingerprint, new_fingerprint)`` whenever the tool set changes."""
+        self._listeners.append(listener)
+
+    async def __aenter__(self) -> ToolDiscovery:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        for task in list(self._relist_tasks):
+            task.cancel()
+        for conn in self._connections.values():
+            conn.closing.set()
+        tasks = [c.task for c in self._connections.values() if c.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._connections.clear()
+
+    async def discover(self, *, refresh: bool = False) -> tuple[ToolInfo, ...]:
+        """List tools from every server that needs it, concurrently; return the catalogue."""
+        with spans.stage_span(semconv.SPAN_DISCOVER) as span:
+            async with self._lock:
+                due = [spec for spec in self._specs if refresh or self._needs_listing(spec.name)]
+                if due:
+                    await asyncio.gather(*(self._list_server(spec) for spec in due))
+                self._update_fingerprint()
+            failed = [s.name for s in self._specs if not self._is_healthy(s.name)]
+            spans.set_attributes(
+                span,
+                {
+                    semconv.TOOLS_COUNT: len(self.tools),
+                    semconv.SERVERS_COUNT: len(self._specs),
+                    semconv.SERVERS_FAILED: len(failed),
+                    semconv.ENV_FINGERPRINT: self._fingerprint,
+                    semconv.DISCOVERY_LISTED: len(due),
+                },
+            )
+            if failed and len(failed) == len(self._specs):
+                spans.mark_error(
+                    span, semconv.ERROR_SERVER_UNAVAILABLE, "no MCP server is available"
+                )
+            return self.tools
+
+    async def call_tool(
+        self, ref: ToolRef, arguments: Mapping[str, Any], *, timeout_s: float
+    ) -> mcp_types.CallToolResult:
+        """Call a tool over its server's open session.
+
+        Raises ``ServerUnavailableError`` (server down), ``TimeoutError``, or the client's error.
+        """
+        conn = self._connections.get(ref.server)
+        if conn is None or not conn.alive or conn.client is None:
+            reason = self.server_failure(ref.server) or _describe(conn.error if conn else None)
+            raise ServerUnavailableError(f"MCP server {ref.server!r} is unavailable: {reason}")
+        try:
+            return await asyncio.wait_for(
+                conn.client.call_tool(ref.name, dict(arguments)), timeout=timeout_s
+            )
+        except MCPError as exc:
+            if exc.code == CONNECTION_CLOSED:  # the server died: reconnect at next discovery
+                self._drop(conn, exc)
+            raise
+
+    def _drop(self, conn: _Connection, exc: BaseException) -> None:
+        conn.error = conn.error or exc
+        conn.closing.set()
+        if self._connections.get(conn.spec.name) is conn:
+            del self._connections[conn.spec.name]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _needs_listing(self, server: str) -> bool:
+        failure = self._failures.get(server)
+        if failure is not None:  # a failed server is retried, but not on every discovery
+            return time.monotonic() - failure[0] >= self._retry_after_s
+        conn = self._connections.get(server)
+        return conn is None or not conn.alive or conn.stale or not conn.notifies_list_changed
+
+    def _is_healthy(self, name: str) -> bool:
+        conn = self._connections.get(name)
+        return conn is not None and conn.alive
+
+    async def _list_server(self, spec: ServerSpec) -> None:
+        with spans.stage_span(
+            semconv.list_tools_span_name(spec.name),
+            {
+                semconv.MCP_SERVER: spec.name,
+                semconv.NETWORK_TRANSPORT: "tcp" if spec.url else "pipe",
+            },
+        ) as span:
+            try:
+                conn = await asyncio.wait_for(self._connect(spec), timeout=spec.timeout_s)
+                assert conn.client is not None
+                result = await asyncio.wait_for(
+                    conn.client.list_tools(cache_mode="bypass"), timeout=spec.timeout_s
+                )
+            except Exception as exc:  # one server failing must not stop the others
+                message = _describe(exc, timeout_s=spec.timeout_s)
+                failed = self._connections.get(spec.name)
+                if failed is not None:
+                    self._drop(failed, exc)
+                spans.add_event(
+                    span,
+                    semconv.EVENT_SERVER_FAILED,
+                    {semconv.MCP_SERVER: spec.name, "exception.message": message},
+                )
+                error_type = "timeout" if isinstance(exc, TimeoutError) else type(exc).__qualname__
+                spans.mark_error(span, error_type, message)
+                _log.warning("MCP server %r is unavailable: %s", spec.name, message)
+                self._failures[spec.name] = (time.monotonic(), message)
+                return
+            self._failures.pop(spec.name, None)
+            conn.tools = tuple(tool_info(spec.name, t) for t in result.tools)
+            conn.stale = False
+            spans.set_attributes(span, {semconv.TOOLS_COUNT: len(conn.tools)})
+
+    async def _connect(self, spec: ServerSpec) -> _Connection:
+        conn = self._connections.get(spec.name)
+        if conn is not None and conn.alive:
+            return conn
+        conn = _Connection(spec=spec)
+        self._connections[spec.name] = conn
+        # The client context must be entered and exited by one task: it owns the connection.
+        conn.task = asyncio.create_task(self._own_connection(conn), name=f"mcp:{spec.name}")
+        await conn.ready.wait()
+        if conn.error is not None:
+            raise conn.error
+        return conn
+
+    async def _own_connection(self, conn: _Connection) -> None:
+        spec = conn.spec
+        target: str | StdioServerParameters
+        if spec.url:
+            target = spec.url
+        else:
+            assert spec.command is not None
+            env = telemetry_env(self._environ) | dict(spec.env)
+            target = StdioServerParameters(command=spec.command, args=list(spec.args), env=env)
+
+        async def on_message(message: Any) -> None:
+            if isinstance(message, mcp_types.ToolListChangedNotification):
+                self._on_list_changed(spec.name)
+
+        try:
+            async with Client(target, message_handler=on_message, cache=None) as client:
+                conn.client = client
+                caps = client.session.server_capabilities
+                tools_caps = caps.tools if caps is not None else None
+                conn.notifies_list_changed = bool(tools_caps and tools_caps.list_changed)
+                conn.ready.set()
+                listener = (
+                    asyncio.create_task(self._listen(spec.name, client))
+                    if conn.notifies_list_changed
+                    else None
+                )
+                await conn.closing.wait()
+                if listener is not None:
+                    listener.cancel()
+                    await asyncio.gather(listener, return_exceptions=True)
+        except BaseException as exc:
+            conn.error = conn.error or exc
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            conn.client = None if conn.error is not None else conn.client
+            conn.closing.set()
+            conn.ready.set()
+
+    async def _listen(self, server: str, client: Client) -> None:
+        """Hear tool-list changes on a 2026-07-28 session (``subscriptions/listen``).
+
+        Handshake-era sessions deliver ``notifications/tools/list_changed`` to the message
+        handler instead. The stream lives as long as the session, so it is traced as its own
+        root span rather than under the discovery that opened it.
+        """
+        token = otel_context.attach(otel_context.Context())
+        try:
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for _event in subscription:
+                    self._on_list_changed(server)
+        except ListenNotSupportedError:
+            return
+        except Exception as exc:  # a lost stream: fall back to listing on every discovery
+            conn = self._connections.get(server)
+            if conn is not None:
+                conn.notifies_list_changed = False
+            _log.debug("tool-change subscription to %r ended: %s", server, exc)
+        finally:
+            otel_context.detach(token)
+
+    def _on_list_changed(self, server: str) -> None:
+        conn = self._connections.get(server)
+        if conn is None:
+            return
+        conn.stale = True
+        task = asyncio.get_running_loop().create_task(self._relist(server))
+        self._relist_tasks.add(task)
+        task.add_done_callback(self._relist_tasks.discard)
+
+    async def _relist(self, server: str) -> None:
+        spec = next(s for s in self._specs if s.name == server)
+        async with self._lock:
+            conn = self._connections.get(server)
+            if conn is None or not conn.stale:
+                return
+            await self._list_server(spec)
+            self._update_fingerprint()
+
+    def _update_fingerprint(self) -> None:
+        new = environment_fingerprint(self.tools)
+        old, self._fingerprint = self._fingerprint, new
+        if old and old != new:
+            for listener in list(self._listeners):
+                try:
+                    listener(old, new)
+                except Exception:
+                    _log.exception("environment-change listener %r failed", listener)
+
+
+def _describe(exc: BaseException | None, *, timeout_s: float | None = None) -> str:
+    if exc is None:
+        return "not connected"
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout_s:g} s" if timeout_s else "timed out"
+    if isinstance(exc, FileNotFoundError):
+        return f"command not found: {exc.filename or exc}"
+    if isinstance(exc, BaseExceptionGroup):
+        inner = exc.exceptions[0] if exc.exceptions else exc
+        return _describe(inner, timeout_s=timeout_s)
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

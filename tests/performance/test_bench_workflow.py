@@ -1,0 +1,100 @@
+"""Foundation benchmarks (issue 2): the decision path, a whole workflow, and tracing overhead.
+
+- decision path: analyze + decide over the real demo catalogue, discovery done (in process);
+- whole workflow: the demo workload over real stdio servers, sessions open (fresh process);
+- tracing overhead: the same workload traced (embedded default: OTLP-JSON file, servers
+  traced too) against OTEL_SDK_DISABLED=true, alternating processes so machine noise hits
+  both alike. Reported as the ratio of medians.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mcp_agent_otel.autonomous.decision_engine import DecisionEngine
+from mcp_agent_otel.autonomous.servers import demo_servers_config
+from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer
+from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery, parse_servers_config
+from mcp_agent_otel.autonomous.workload import DEMO_TASKS
+from tests.conftest import BenchRecorder
+
+pytestmark = pytest.mark.bench
+TIMING_SCRIPT = Path(__file__).with_name("workflow_timing.py")
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    p50, p95 = np.percentile(np.asarray(values), [50, 95])
+    return float(p50), float(p95)
+
+
+async def test_decision_path(bench: BenchRecorder) -> None:
+    async with ToolDiscovery(parse_servers_config(demo_servers_config())) as discovery:
+        tools = await discovery.discover()
+    fingerprint = discovery.fingerprint
+    analyzer, engine = TaskAnalyzer(), DecisionEngine()
+    durations: list[float] = []
+    decisions = 0
+    for _ in range(bench.n(20, 300)):
+        for task in DEMO_TASKS:
+            started = time.perf_counter()
+            analysis = analyzer.analyze(task, fingerprint)
+            decision = await engine.decide(analysis, tools, fingerprint)
+            durations.append((time.perf_counter() - started) * 1000)
+            decisions += len(decision.steps) > 0
+    p50, p95 = _percentiles(durations)
+    assert decisions > 0
+    assert len(durations) == bench.n(20, 300) * len(DEMO_TASKS)
+    bench.record("decision path p50", p50, "ms", note=f"{len(tools)} tools, analyze+decide")
+    bench.record("decision path p95", p95, "ms", target="<= 5 ms", met=p95 <= 5)
+
+
+def _timed_run(rounds: int, env: dict[str, str]) -> list[float]:
+    proc = subprocess.run(
+        [sys.executable, str(TIMING_SCRIPT), str(rounds)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    durations: list[float] = data["durations_ms"]
+    return durations
+
+
+def test_workflow_and_tracing_overhead(bench: BenchRecorder, tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    base["MCP_AGENT_OTEL_HOME"] = str(tmp_path / "home")
+    traced_env = base | {"OTEL_SERVICE_NAME": "bench"}
+    untraced_env = base | {"OTEL_SDK_DISABLED": "true"}
+    rounds, repeats = bench.n(1, 4), bench.n(1, 3)
+    traced: list[float] = []
+    untraced: list[float] = []
+    for _ in range(repeats):  # alternate, so drift in machine load hits both sides alike
+        untraced += _timed_run(rounds, untraced_env)
+        traced += _timed_run(rounds, traced_env)
+    assert len(traced) == len(untraced) == rounds * repeats * len(DEMO_TASKS)
+    spans_file = tmp_path / "home" / "spans.jsonl"
+    assert spans_file.exists()
+    assert spans_file.stat().st_size > 0
+    p50, p95 = _percentiles(traced)
+    bench.record("demo workflow p50", p50, "ms", note="stdio tool calls, sessions open")
+    bench.record("demo workflow p95", p95, "ms", target="<= 50 ms", met=p95 <= 50)
+    ratio = statistics.median(traced) / statistics.median(untraced)
+    bench.record(
+        "tracing overhead (traced/untraced median)",
+        ratio,
+        "x",
+        target="<= 1.05",
+        met=ratio <= 1.05,
+        note=f"untraced median {statistics.median(untraced):.2f} ms",
+    )
