@@ -530,7 +530,8 @@ _TOPIC_PATTERNS: Final = tuple(
     )
 )
 _LEADING_FILLER_RE: Final = re.compile(
-    r"^(?:(?:the|a|an|some|any|me|us|information|info|documents?|articles?|papers?|details)\s+"
+    r"^(?:(?:the|a|an|some|any|me|us|information|info|documents?|articles?|papers?|details"
+    r"|term|word|phrase|concept)\s+"
     r"|(?:on|about|for)\s+)+",
     re.IGNORECASE,
 )

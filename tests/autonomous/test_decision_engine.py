@@ -132,6 +132,7 @@ RANKING: list[tuple[str, str, dict[str, Any]]] = [
         {"query": "history of distributed tracing"},
     ),
     ("Define traceparent", "knowledge/define_term", {"term": "traceparent"}),
+    ("Define the term span", "knowledge/define_term", {"term": "span"}),
     ("Get document 'otel-spans'", "knowledge/get_document", {"doc_id": "otel-spans"}),
     (
         "Summarize 'OpenTelemetry is a framework. It collects traces. It is vendor neutral. It "
