@@ -20,16 +20,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 pytest.importorskip("mcp_agent_otel.autonomous.meta_coordinator")
 pytest.importorskip("tests.autonomous.test_workflow")
 
-from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator  # noqa: E402
-from mcp_agent_otel.autonomous.models import ToolRef  # noqa: E402
-from mcp_agent_otel.autonomous.servers import demo_servers_config  # noqa: E402
-from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer  # noqa: E402
-from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery, parse_servers_config  # noqa: E402
-from mcp_agent_otel.caching.cache_manager import AnalysisCache, CacheSettings  # noqa: E402
-from mcp_agent_otel.tracing import semconv  # noqa: E402
-from tests.autonomous.fixtures import FAULTY_SERVER  # noqa: E402
-from tests.autonomous.test_workflow import PinnedEngine, _plan  # noqa: E402
-from tests.caching.test_cache_manager import cache_attrs, invalidation_events  # noqa: E402
+from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
+from mcp_agent_otel.autonomous.models import ToolRef
+from mcp_agent_otel.autonomous.servers import demo_servers_config
+from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer
+from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery, parse_servers_config
+from mcp_agent_otel.caching.cache_manager import AnalysisCache, CacheSettings
+from mcp_agent_otel.tracing import semconv
+from tests.autonomous.fixtures import FAULTY_SERVER
+from tests.autonomous.test_workflow import PinnedEngine, _plan
+from tests.caching.test_cache_manager import cache_attrs, invalidation_events
 
 FAULTY = {"mcpServers": {"faulty": {"command": sys.executable, "args": [str(FAULTY_SERVER)]}}}
 
