@@ -914,6 +914,34 @@ def plan_arguments(
     return values
 
 
+def text_input_parameter(tool: ToolInfo) -> str | None:
+    """The parameter that takes the text a tool works on (``text``, ``content``, ...), if any:
+    the one a step's input from an earlier step belongs in."""
+    for param in _params(tool.input_schema):
+        if param.role == "text" and param.required:
+            return param.name
+    return None
+
+
+def piped_arguments(
+    subtask: Subtask, tool: ToolInfo, arguments: Mapping[str, Any], upstream_output: str
+) -> dict[str, Any]:
+    """``arguments`` with the output of the step(s) ``subtask`` depends on as the tool's text
+    input, when the plan had nothing better for it than the subtask's own words.
+
+    For execution time, when earlier outputs exist: "search for X, then summarize the results"
+    summarizes what the search returned. Arguments the text gave ("summarize 'quoted'") and
+    explicit ones are kept. Pure.
+    """
+    name = text_input_parameter(tool)
+    if not subtask.depends_on or name is None:
+        return dict(arguments)
+    planned = arguments.get(name)
+    if planned is not None and planned != subtask.text:
+        return dict(arguments)
+    return {**arguments, name: upstream_output}
+
+
 def check_arguments(
     analysis: TaskAnalysis, arguments: Mapping[int, Mapping[str, Any]] | None
 ) -> dict[int, dict[str, Any]]:
@@ -1099,11 +1127,13 @@ __all__ = [
     "choose_tools",
     "decision_confidence",
     "decision_pattern",
+    "piped_arguments",
     "plan_arguments",
     "plan_decision",
     "rank_tools",
     "score_tools",
     "step_confidence",
     "subtask_terms",
+    "text_input_parameter",
     "tool_terms",
 ]

@@ -26,10 +26,12 @@ from mcp_agent_otel.autonomous.decision_engine import (
     ToolIndex,
     build_index,
     decision_pattern,
+    piped_arguments,
     plan_arguments,
     plan_decision,
     rank_tools,
     step_confidence,
+    text_input_parameter,
 )
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
 from mcp_agent_otel.autonomous.lexicon import categorize_tool, word_set
@@ -384,6 +386,28 @@ def test_empty_catalogue() -> None:
         analyze_task("Search for spans, then count the words"), build_index([])
     )
     assert decision == Decision(pattern=P.DIRECT, confidence=0.0, steps=(), unmatched=(0, 1))
+
+
+def test_piped_arguments_feed_an_earlier_output_to_a_dependent_step(
+    demo_tools: list[ToolInfo], demo_index: ToolIndex
+) -> None:
+    tools = {t.name: t for t in demo_tools}
+    assert text_input_parameter(tools["summarize_text"]) == "text"
+    assert text_input_parameter(tools["write_file"]) == "content"
+    assert text_input_parameter(tools["calculate"]) is None
+    analysis = analyze_task("Search for sampling, then summarize the results in 2 sentences")
+    search, summarize = plan_decision(analysis, demo_index).steps
+    dependent = analysis.subtasks[1]
+    piped = piped_arguments(
+        dependent, tools["summarize_text"], summarize.argument_dict(), "Head sampling keeps..."
+    )
+    assert piped == {"max_sentences": 2, "text": "Head sampling keeps..."}
+    own = analyze_task("Search for sampling, then summarize 'my own text'").subtasks[1]
+    kept = {"text": "my own text"}
+    assert piped_arguments(own, tools["summarize_text"], kept, "search output") == kept
+    independent = analysis.subtasks[0]
+    args = search.argument_dict()
+    assert piped_arguments(independent, tools["search_documents"], args, "x") == args
 
 
 # --- explicit arguments and planners ------------------------------------------------------------
