@@ -973,3 +973,25 @@ def test_unusable_tracing_settings_leave_the_server_serving(server_env: dict[str
     assert "mcp-agent-otel server 'mathdata': tracing disabled" in stderr
     assert "OTEL_EXPORTER_OTLP_PROTOCOL='http/json' is not supported" in stderr
     assert "Traceback" not in stderr
+
+
+def test_files_server_with_an_unusable_sandbox_says_what_to_do(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    not_a_directory = tmp_path / "plain-file"
+    not_a_directory.write_text("x")
+    env = {**server_env, ENV_SANDBOX: str(not_a_directory)}
+    process = subprocess.run(
+        [sys.executable, "-m", server_module("files")],
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == 2
+    assert f"cannot use {str(not_a_directory)!r} as the sandbox directory" in process.stderr
+    assert "set MCP_AGENT_OTEL_SANDBOX to a writable directory" in process.stderr
+    assert "Traceback" not in process.stderr
+    assert not_a_directory.read_text() == "x"

@@ -19,6 +19,7 @@ import fnmatch
 import hashlib
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from mcp_agent_otel.autonomous.servers import ENV_SANDBOX
 from mcp_agent_otel.autonomous.servers.runtime import LOG_LEVEL, serve
 from mcp_agent_otel.autonomous.servers.sandbox import (
     SandboxError,
@@ -380,7 +382,17 @@ def build_server(root: Path | None = None) -> MCPServer:
 
 
 def main() -> None:
-    serve(build_server(), NAME)
+    root = sandbox_root()
+    try:
+        server = build_server(root)
+    except OSError as exc:
+        print(
+            f"mcp-agent-otel files server: cannot use {str(root)!r} as the sandbox directory "
+            f"({exc.strerror or exc}); set {ENV_SANDBOX} to a writable directory",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    serve(server, NAME)
 
 
 if __name__ == "__main__":
