@@ -221,8 +221,7 @@ def _split(masked: str) -> list[_Piece]:
             clause_start = cut.end
     if masked[pos:].strip(_STRIP_TAIL):
         pieces.append(_Piece(pos, len(masked), kind))
-    items = [p for p in pieces if not p.preamble]
-    return items or pieces
+    return pieces
 
 
 # --- reading one piece --------------------------------------------------------------------------
@@ -319,7 +318,14 @@ def _steps(original: str, masked: str) -> list[tuple[_Piece, _Reading]]:
     text: X is a framework. It collects traces." is one step)."""
     steps: list[tuple[_Piece, _Reading]] = []
     pending: _Piece | None = None
-    for piece in _split(masked):
+    pieces = _split(masked)
+    if any(p.preamble for p in pieces):
+        # "Do the following: 1. search X 2. count Y": the items are the steps, the line that
+        # introduces them is not; unless the items are data ("Summarize these: - a - b").
+        items = [p for p in pieces if not p.preamble]
+        if items and all(_read(original, masked, p).has_action for p in items):
+            pieces = items
+    for piece in pieces:
         if pending is not None:
             piece = _Piece(pending.start, piece.end, pending.kind)
             pending = None

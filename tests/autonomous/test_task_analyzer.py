@@ -333,6 +333,15 @@ def test_inline_enumeration_needs_a_run_from_one() -> None:
     assert [s.text for s in single] == ["Add 2", "multiply by 3"]
 
 
+def test_a_list_of_data_belongs_to_the_line_that_introduces_it() -> None:
+    steps = analyze_task(
+        "Summarize the following:\n- spans nest\n- traces cross processes"
+    ).subtasks
+    assert [s.text for s in steps] == [
+        "Summarize the following:\n- spans nest\n- traces cross processes"
+    ]
+
+
 def test_unknown_words_still_give_one_step() -> None:
     analysis = analyze_task("???")
     assert analysis.subtasks[0].text == "???"
