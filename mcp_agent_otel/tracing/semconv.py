@@ -124,6 +124,8 @@ ENV_ANALYZER_MAX_OPERATIONS: Final = "MCP_AGENT_OTEL_ANALYZER_MAX_OPERATIONS"
 ENV_ANALYZER_RETENTION_DAYS: Final = "MCP_AGENT_OTEL_ANALYZER_RETENTION_DAYS"
 ENV_ANALYZER_MAX_DURATION_S: Final = "MCP_AGENT_OTEL_ANALYZER_MAX_DURATION_S"
 ENV_ANALYZER_MAX_BODY_BYTES: Final = "MCP_AGENT_OTEL_ANALYZER_MAX_BODY_BYTES"
+# The dashboard links trace ids to this Jaeger UI (e.g. http://localhost:16686).
+ENV_JAEGER_URL: Final = "MCP_AGENT_OTEL_JAEGER_URL"
 
 # --- the analysis cache's settings (mcp_agent_otel/caching/cache_manager.py) -----------------
 ENV_CACHE: Final = "MCP_AGENT_OTEL_CACHE"
