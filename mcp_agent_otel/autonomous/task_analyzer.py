@@ -151,7 +151,9 @@ _ABBREVIATION_RE: Final = re.compile(
     r"(?:\b(?:e\.g|i\.e|etc|vs|mr|mrs|ms|dr|st|no|fig|approx|inc|ltd|jr|sr|cf)|\b[a-z])\.$",
     re.IGNORECASE,
 )
-_CONDITIONAL_RE: Final = re.compile(r"^\s*(?:if|when|whenever|unless)\b", re.IGNORECASE)
+# Used with .match(text, pos): anchored at the clause start, not at the start of the text.
+_CONDITIONAL_RE: Final = re.compile(r"\s*(?:if|when|whenever|unless)\b", re.IGNORECASE)
+_CONDITIONAL_WORDS: Final = lexicon.word_set("if when whenever unless")
 _STRIP_LEAD: Final = " \t\n,;:.!-–—*•"
 _STRIP_TAIL: Final = " \t\n,;:.!-–—"
 
@@ -177,7 +179,9 @@ def _cuts(masked: str) -> list[_Cut]:
         for m in pattern.finditer(masked):
             if m.end() == m.start():
                 continue
-            if kind == _SENTENCE and _ABBREVIATION_RE.search(masked, 0, m.start()):
+            if kind == _SENTENCE and _ABBREVIATION_RE.search(
+                masked, max(0, m.start() - 10), m.start()
+            ):
                 continue
             found.append(_Cut(m.start(), m.end(), kind))
     expected, enum_cuts = 1, []
@@ -247,12 +251,13 @@ _ROUTER_WORDS: Final = lexicon.word_set("either otherwise depending whichever el
 class _Reading:
     """What one piece of the task says, read once."""
 
+    kind: str  # how the piece joins the previous one (a cut kind)
     text: str  # original text of the piece, trimmed
     tokens: list[str]  # lowercase tokens of the masked piece (quoted data excluded)
     stems: list[str]  # stems of its non-stopword tokens
     has_action: bool
     is_question: bool
-    leads_with_action: bool  # opens with an imperative verb ("Count the words ...")
+    leads_with_action: bool  # opens with an imperative verb, or "if ..." with one
     lead: str | None  # the stem of that verb
     consumer: bool  # uses a verb that works on something given to it
     capabilities: tuple[ToolCategory, ...]
@@ -281,7 +286,9 @@ def _read(original: str, masked: str, piece: _Piece) -> _Reading:
     is_question = bool(tokens) and (tokens[0] in lexicon.QUESTION_WORDS or text.endswith("?"))
     first = next((t for t in tokens if t not in lexicon.FILLER_WORDS), None)
     verb = lexicon.stem(first) if first is not None else None
+    has_action = bool(all_stems & lexicon.ACTION_STEMS)
     leads_with_action = verb in lexicon.ACTION_STEMS
+    conditional = first in _CONDITIONAL_WORDS and has_action  # "If it exists, read it"
     ranked = lexicon.ranked_categories(stems, verb if leads_with_action else None)
     if ranked:
         top = ranked[0][1]
@@ -292,12 +299,13 @@ def _read(original: str, masked: str, piece: _Piece) -> _Reading:
     after_colon = len(lexicon.tokenize(text[colon + 1 :])) if colon >= 0 else 0
     token_set = set(tokens)
     return _Reading(
+        kind=piece.kind,
         text=text,
         tokens=tokens,
         stems=stems,
-        has_action=bool(all_stems & lexicon.ACTION_STEMS),
+        has_action=has_action,
         is_question=is_question,
-        leads_with_action=leads_with_action,
+        leads_with_action=leads_with_action or conditional,
         lead=verb if leads_with_action else None,
         consumer=bool(all_stems & lexicon.CONSUMER_STEMS),
         capabilities=caps,
@@ -312,55 +320,66 @@ def _read(original: str, masked: str, piece: _Piece) -> _Reading:
     )
 
 
-def _steps(original: str, masked: str) -> list[tuple[_Piece, _Reading]]:
-    """Pieces worth a step. A piece with no action that is not a question joins its neighbour;
-    so does a sentence or line that does not open with a verb or a question ("Summarize this
-    text: X is a framework. It collects traces." is one step)."""
-    steps: list[tuple[_Piece, _Reading]] = []
-    pending: _Piece | None = None
+def _steps(original: str, masked: str) -> list[_Reading]:
+    """The steps of a task, each read once. A piece with no action that is not a question
+    joins its neighbour; so does a sentence or line that does not open with a verb or a
+    question ("Summarize this text: X is a framework. It collects traces." is one step)."""
     pieces = _split(masked)
+    readings = [_read(original, masked, p) for p in pieces]
     if any(p.preamble for p in pieces):
         # "Do the following: 1. search X 2. count Y": the items are the steps, the line that
         # introduces them is not; unless the items are data ("Summarize these: - a - b").
-        items = [p for p in pieces if not p.preamble]
-        if items and all(_read(original, masked, p).has_action for p in items):
-            pieces = items
-    for piece in pieces:
-        if pending is not None:
-            piece = _Piece(pending.start, piece.end, pending.kind)
-            pending = None
-        reading = _read(original, masked, piece)
+        items = [(p, r) for p, r in zip(pieces, readings, strict=True) if not p.preamble]
+        if items and all(r.has_action for _, r in items):
+            pieces, readings = [p for p, _ in items], [r for _, r in items]
+    groups: list[_Piece] = []  # merged spans; ``tokens`` counts words for "search and ..."
+    tokens: list[int] = []
+    pending: _Piece | None = None  # leading words with no action yet: they join what follows
+    pending_tokens = 0
+    for piece, reading in zip(pieces, readings, strict=True):
         if not reading.tokens and not reading.text:
+            continue
+        if pending is not None:
+            pending = _Piece(pending.start, piece.end, pending.kind)
+            pending_tokens += len(reading.tokens)
+            if reading.has_action or reading.is_question:
+                groups.append(pending)
+                tokens.append(pending_tokens)
+                pending = None
             continue
         continues = (
             piece.kind in (_SENTENCE, _LINE)
             and not reading.leads_with_action
             and not reading.is_question
         )
-        if continues or (not reading.has_action and not reading.is_question):
-            if steps:
-                merged = _Piece(steps[-1][0].start, piece.end, steps[-1][0].kind)
-                steps[-1] = (merged, _read(original, masked, merged))
-            else:
-                pending = piece
-            continue
-        if piece.kind == _AND and steps and len(steps[-1][1].tokens) == 1:
-            merged = _Piece(steps[-1][0].start, piece.end, steps[-1][0].kind)
-            steps[-1] = (merged, _read(original, masked, merged))  # "search and summarize X"
-            continue
-        steps.append((piece, reading))
+        joins = continues or (not reading.has_action and not reading.is_question)
+        lone_verb = piece.kind == _AND and bool(groups) and tokens[-1] == 1  # "search and X"
+        if (joins or lone_verb) and groups:
+            groups[-1] = _Piece(groups[-1].start, piece.end, groups[-1].kind)
+            tokens[-1] += len(reading.tokens)
+        elif joins:
+            pending, pending_tokens = piece, len(reading.tokens)
+        else:
+            groups.append(piece)
+            tokens.append(len(reading.tokens))
     if pending is not None:
-        steps.append((pending, _read(original, masked, pending)))
-    if not steps:  # nothing but punctuation: the whole text is the one step
-        whole = _Piece(0, len(original), _SENTENCE)
-        steps.append((whole, _read(original, masked, whole)))
-    return steps
+        groups.append(pending)
+    if not groups:  # nothing but punctuation: the whole text is the one step
+        groups.append(_Piece(0, len(original), _SENTENCE))
+    by_span = {(p.start, p.end): r for p, r in zip(pieces, readings, strict=True)}
+    return [
+        dataclasses.replace(by_span[(g.start, g.end)], kind=g.kind)
+        if (g.start, g.end) in by_span
+        else _read(original, masked, g)
+        for g in groups
+    ]
 
 
 def _dependencies(readings: list[_Reading]) -> list[tuple[int, ...]]:
     """For each step, the earlier steps whose output it consumes."""
     deps: list[tuple[int, ...]] = []
-    consumed: set[int] = set()
+    sinks: dict[int, None] = {}  # steps whose output no later step consumed yet, in order
+    last_with_path: dict[str, int] = {}
     for i, r in enumerate(readings):
         found: set[int] = set()
         if i > 0:
@@ -368,15 +387,17 @@ def _dependencies(readings: list[_Reading]) -> list[tuple[int, ...]]:
             consumer = primary in _CONSUMER_CATEGORIES or r.writer or r.consumer
             implicit = consumer and not r.content_input and (not r.locator_input or r.writer)
             if r.plural_ref:
-                sinks = [j for j in range(i) if j not in consumed]
                 found.update(sinks or [i - 1])
             elif r.singular_ref or implicit:
                 found.add(i - 1)
-            for j in range(i - 1, -1, -1):  # a file an earlier step names
-                if r.paths & readings[j].paths:
-                    found.add(j)
-                    break
-        consumed.update(found)
+            shared = [last_with_path[p] for p in r.paths if p in last_with_path]
+            if shared:  # a file an earlier step names
+                found.add(max(shared))
+        for j in found:
+            sinks.pop(j, None)
+        sinks[i] = None
+        for path in r.paths:
+            last_with_path[path] = i
         deps.append(tuple(sorted(found)))
     return deps
 
@@ -457,11 +478,10 @@ def _keywords(tokens: list[str]) -> tuple[str, ...]:
 
 def _analyze_normalized(text: str) -> TaskAnalysis:
     masked = lexicon.mask_quotes(text)
-    steps = _steps(text, masked)
-    readings = [r for _, r in steps]
+    readings = _steps(text, masked)
     deps = _dependencies(readings)
-    n = len(steps)
-    ordered = any(p.kind == _SEQ for p, _ in steps[1:])
+    n = len(readings)
+    ordered = any(r.kind == _SEQ for r in readings[1:])
     tokens = lexicon.tokenize(masked)
     words = set(tokens)
     pattern = _pattern(n, deps, ordered, words)

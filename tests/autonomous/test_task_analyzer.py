@@ -324,6 +324,38 @@ def test_sentence_punctuation_that_is_not_a_boundary() -> None:
 def test_conditional_then_is_one_step() -> None:
     steps = analyze_task("If the file exists, then read notes.txt").subtasks
     assert [s.text for s in steps] == ["If the file exists, then read notes.txt"]
+    steps = analyze_task("Read a.txt. If it is long, then summarize it").subtasks
+    assert [(s.text, s.depends_on) for s in steps] == [
+        ("Read a.txt", ()),
+        ("If it is long, then summarize it", (0,)),
+    ]
+
+
+def test_leading_words_without_a_verb_join_the_next_step_only() -> None:
+    steps = analyze_task("The report is in notes.txt. Summarize it. Count the words in 'a b'.")
+    assert [s.text for s in steps.subtasks] == [
+        "The report is in notes.txt. Summarize it",
+        "Count the words in 'a b'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [
+        ("It is nice. " * 1660, 1),
+        ("Search for spans. " * 1111, 1111),
+        ("search x and " * 1538, 1538),
+        ("count\n" * 3333, 3333),
+        ("'a' " * 5000, 1),
+        ("1, " * 6666, 1),
+        ("a.txt " * 3333, 1),
+    ],
+)
+def test_largest_tasks_are_analysed(text: str, steps: int) -> None:
+    """Tasks at the size limit, shaped to provoke quadratic work (a regression made the first
+    one take 27 s), are analysed; pytest-timeout guards the time."""
+    text = text[:DEFAULT_MAX_TASK_CHARS]
+    assert len(analyze_task(text).subtasks) == steps
 
 
 def test_inline_enumeration_needs_a_run_from_one() -> None:
