@@ -588,6 +588,9 @@ class _Quote:
     cue: str  # stem of the word before the opening quote
 
 
+_WINDOW: Final = 40  # characters looked at around a quote or a number for its cue word
+
+
 class _TextFacts:
     """What a subtask's text offers as argument values. Read once per text (cached), lazily:
     only what some parameter asks for is computed. Treated as immutable."""
@@ -608,7 +611,7 @@ class _TextFacts:
     def quotes(self) -> tuple[_Quote, ...]:
         quotes = []
         for start, _, value in lexicon.quote_spans(self.text):
-            before = lexicon.tokenize(self.text[:start])
+            before = lexicon.tokenize(self.text[max(0, start - _WINDOW) : start])
             quotes.append(_Quote(value, lexicon.stem(before[-1]) if before else ""))
         return tuple(quotes)
 
@@ -621,8 +624,8 @@ class _TextFacts:
         """Per number, the stems of the words right before and after it."""
         out = []
         for start, end, _ in self.numbers:
-            before = lexicon.tokenize(self.masked[:start])[-1:]
-            after = lexicon.tokenize(self.masked[end:])[:1]
+            before = lexicon.tokenize(self.masked[max(0, start - _WINDOW) : start])[-1:]
+            after = lexicon.tokenize(self.masked[end : end + _WINDOW])[:1]
             out.append(frozenset(lexicon.stem(t) for t in before + after))
         return tuple(out)
 

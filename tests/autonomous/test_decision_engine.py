@@ -381,6 +381,18 @@ def test_step_confidence_bounds() -> None:
     assert step_confidence(5.0, 5.0, 5.0, 5.0) == 1.0
 
 
+def test_largest_subtasks_are_planned(demo_index: ToolIndex) -> None:
+    """Subtasks at the task size limit, full of numbers and quotes, are planned; pytest-timeout
+    guards the time (cue words are looked for in a window, not in the whole prefix)."""
+    numbers = "Compute statistics of " + "1, " * 6600
+    (step,) = plan_decision(analyze_task(numbers), demo_index).steps
+    assert str(step.tool) == "mathdata/compute_statistics"
+    assert step.argument_dict() == {"numbers": [1] * 6600}
+    kept = "Keep numbers greater than 3 from " + "1, " * 6600
+    (step,) = plan_decision(analyze_task(kept), demo_index).steps
+    assert step.argument_dict() == {"comparison": ">", "numbers": [1] * 6600, "threshold": 3}
+
+
 def test_empty_catalogue() -> None:
     decision = plan_decision(
         analyze_task("Search for spans, then count the words"), build_index([])
