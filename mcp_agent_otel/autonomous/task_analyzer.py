@@ -246,6 +246,23 @@ _EVALUATOR_WORDS: Final = lexicon.word_set(
 )
 _ROUTER_WORDS: Final = lexicon.word_set("either otherwise depending whichever else route")
 
+# Every word that can change an analysis beyond the lexicon's tables, action verbs, stopwords,
+# references and question words: for the cache's similarity lookup, which must treat them
+# as structure, never as interchangeable content.
+PATTERN_WORDS: Final = _SWARM_WORDS | _EVALUATOR_WORDS | _ROUTER_WORDS
+STEERING_WORDS: Final = (
+    PATTERN_WORDS
+    | _CONDITIONAL_WORDS
+    | lexicon.FILLER_WORDS
+    | lexicon.word_set(
+        "then after that this afterwards afterward subsequently finally lastly once done first "
+        "firstly second secondly third thirdly fourth fourthly fifth fifthly next also "
+        "additionally meanwhile simultaneously parallel same time and e g i etc vs mr mrs ms dr "
+        "st no fig approx inc ltd jr sr cf"
+    )
+)
+STEERING_STEMS: Final = _WRITER_STEMS | lexicon.CONSUMER_STEMS
+
 
 @dataclasses.dataclass
 class _Reading:
@@ -580,6 +597,9 @@ class TaskAnalyzer:
 __all__ = [
     "ANALYZER_VERSION",
     "DEFAULT_MAX_TASK_CHARS",
+    "PATTERN_WORDS",
+    "STEERING_STEMS",
+    "STEERING_WORDS",
     "AnalysisCacheProtocol",
     "TaskAnalyzer",
     "analyze_task",

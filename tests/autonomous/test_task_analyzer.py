@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
-from mcp_agent_otel.autonomous.lexicon import word_set
+from mcp_agent_otel.autonomous.lexicon import stem, word_set
 from mcp_agent_otel.autonomous.models import (
     Complexity,
     ExecutionPattern,
@@ -23,6 +23,9 @@ from mcp_agent_otel.autonomous.models import (
 )
 from mcp_agent_otel.autonomous.task_analyzer import (
     DEFAULT_MAX_TASK_CHARS,
+    PATTERN_WORDS,
+    STEERING_STEMS,
+    STEERING_WORDS,
     AnalysisCacheProtocol,
     TaskAnalyzer,
     analyze_task,
@@ -414,6 +417,16 @@ def test_structural_signature_is_the_shape_without_text() -> None:
     assert structural_signature(a) == structural_signature(b) == "v1|sequential|2|search<;text<0"
     assert structural_signature(c) == "v1|parallel|2|search<;text<"
     assert "caching" not in structural_signature(a)
+
+
+def test_steering_words_are_published_for_the_cache() -> None:
+    assert {"swarm", "refine", "until", "otherwise"} <= PATTERN_WORDS <= STEERING_WORDS
+    assert {"then", "unless", "please", "meanwhile", "finally"} <= STEERING_WORDS
+    assert {stem("compare"), stem("save")} <= STEERING_STEMS
+    # A word outside every table does not steer: swapping it keeps the shape.
+    a = analyze_task("Search for caching, then summarize it")
+    b = analyze_task("Search for sampling, then summarize it")
+    assert structural_signature(a) == structural_signature(b)
 
 
 # --- bad input ------------------------------------------------------------------------------------
