@@ -14,9 +14,10 @@ How it decides:
 * ``h`` defaults to ``DEFAULT_DECISION_NATS / delta``: the CUSUM then stops at a fixed
   log-likelihood ratio (8 nats), which gives the same false-alarm rate for every spread. The
   delay in spans grows with ``sigma**2``. At log-sigma 0.5 and a 10% step, measured by
-  ``tests/performance/test_bench_statistics.py``: median delay ~340 spans, but a long tail
-  (p95 ~1,000), and of the order of 10^5 spans between false alarms. Meeting p95 <= 400 would
-  take ``h`` at ~4 nats and a false alarm every few thousand spans: a choice for the caller.
+  ``tests/performance/test_bench_statistics.py`` (full size): median delay ~350 spans with a
+  long tail (p95 ~900), and ~90,000 spans between false alarms for detectors built from
+  2,000-span baselines (~185,000 with the true parameters). Bringing the p95 under 400 would
+  take ``h`` near 4 nats and a false alarm every ~3,500 spans: a choice left to the caller.
 * **One regression, one alert.** After an alert the detector is quiet for ``cooldown``
   observations and measures the new level over them. If the level is up by more than half the
   threshold it is *adopted*: its running mean (refined by every later span) plus two standard
