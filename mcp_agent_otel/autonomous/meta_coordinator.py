@@ -1,5 +1,8 @@
 """MetaCoordinator: run one autonomous workflow — analyze → discover → decide → execute.
 
+(The first workflow of a session discovers before it analyzes: the analysis cache is keyed on
+the MCP environment, which is unknown until then.)
+
 One ``invoke_workflow autonomous_task`` span per run, with one child span per stage and one
 ``execute_tool {tool}`` span per tool attempt (the MCP SDK's own CLIENT span nests beneath
 it, and the server's SERVER span beneath that, across processes). A failed or timed-out
@@ -32,13 +35,14 @@ from mcp_agent_otel.autonomous.models import (
     ToolRef,
     WorkflowResult,
 )
-from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer
+from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer, validate_task
 from mcp_agent_otel.autonomous.tool_discovery import (
     ServerSpec,
     ToolDiscovery,
     load_servers_config,
     parse_servers_config,
 )
+from mcp_agent_otel.caching.cache_manager import cache_from_env
 from mcp_agent_otel.tracing import semconv, spans
 
 DEFAULT_CALL_TIMEOUT_S = 10.0
@@ -109,7 +113,10 @@ class MetaCoordinator:
         if call_timeout_s <= 0:
             raise ValueError("call_timeout_s must be a positive number of seconds")
         self.discovery = discovery
-        self.analyzer = analyzer if analyzer is not None else TaskAnalyzer()
+        self.analyzer = analyzer if analyzer is not None else TaskAnalyzer(cache=cache_from_env())
+        subscribe = getattr(self.analyzer.cache, "subscribe", None)
+        if subscribe is not None:  # tools/list_changed invalidates cached analyses
+            subscribe(discovery)
         self.engine = engine if engine is not None else DecisionEngine()
         self.call_timeout_s = call_timeout_s
         self._semaphore = asyncio.Semaphore(max(1, max_concurrency))
@@ -177,8 +184,13 @@ class MetaCoordinator:
                 **spans.content_attributes(task),
             },
         ) as root:
-            analysis = self.analyzer.analyze(task, self.discovery.fingerprint)
-            tools = await self.discovery.discover()
+            validate_task(task)  # bad input is refused before any server is started or called
+            if self.discovery.fingerprint:
+                analysis = self.analyzer.analyze(task, self.discovery.fingerprint)
+                tools = await self.discovery.discover()
+            else:  # the first run: the cache keys analyses on the environment, so learn it first
+                tools = await self.discovery.discover()
+                analysis = self.analyzer.analyze(task, self.discovery.fingerprint)
             fingerprint = self.discovery.fingerprint
             decision = await self.engine.decide(analysis, tools, fingerprint, arguments)
             steps = await self._execute(analysis, decision)
