@@ -108,7 +108,6 @@ def validate_task(text: object, max_chars: int | None = None) -> str:
 _SEQ, _PAR, _AND, _ENUM, _LINE, _SENTENCE = "seq", "par", "and", "enum", "line", "sentence"
 _KIND_RANK: Final = {_SEQ: 0, _PAR: 1, _AND: 2, _ENUM: 3, _LINE: 4, _SENTENCE: 5}
 
-_VERBS_ALT: Final = "|".join(sorted(lexicon.ACTION_VERBS, key=len, reverse=True))
 _CLAUSE_START: Final = r"(?:^|(?<=[,;.!?:\n])|(?<=[,;.!?:]\s))"
 
 _CUT_PATTERNS: Final = (
@@ -137,15 +136,22 @@ _CUT_PATTERNS: Final = (
             re.IGNORECASE,
         ),
     ),
-    (
-        _AND,
-        re.compile(
-            rf"(?:,\s*)?\band\s+(?=(?:{_VERBS_ALT})\b)(?!\w+\s+of\b)"
-            rf"|,\s*(?=(?:{_VERBS_ALT})\b)(?!\w+\s+of\b)",
-            re.IGNORECASE,
-        ),
-    ),
+    # ", <verb>" and "and <verb>": candidates here, the verb is checked in _cuts.
+    (_AND, re.compile(r"(?:,\s*)?\band\s+|,\s*", re.IGNORECASE)),
 )
+# A pattern only runs when one of its words is in the text (a substring test is much cheaper
+# than a regex scan); the line, enum and sentence patterns always run.
+_PREFILTER: Final = {
+    _SEQ: sorted(
+        lexicon.word_set(
+            "then after afterward subsequently finally lastly done first second third fourth "
+            "fifth next"
+        )
+    ),
+    _PAR: ["also", "additionally", "meanwhile", "simultaneously", "parallel", "same time"],
+    _AND: [",", "and"],
+}
+_WORD_AT_RE: Final = re.compile(r"([^\W_]+)(?:\s+([^\W_]+))?")
 _INLINE_ENUM_RE: Final = re.compile(r"(?:^|(?<=\s))\(?(\d{1,2})[.)]\s+")
 _ABBREVIATION_RE: Final = re.compile(
     r"(?:\b(?:e\.g|i\.e|etc|vs|mr|mrs|ms|dr|st|no|fig|approx|inc|ltd|jr|sr|cf)|\b[a-z])\.$",
@@ -175,10 +181,22 @@ class _Piece:
 
 def _cuts(masked: str) -> list[_Cut]:
     found: list[_Cut] = []
+    lowered = masked.lower()
     for kind, pattern in _CUT_PATTERNS:
+        words = _PREFILTER.get(kind)
+        if words is not None and not any(w in lowered for w in words):
+            continue
         for m in pattern.finditer(masked):
             if m.end() == m.start():
                 continue
+            if kind == _AND:  # only before an action verb that is not a noun ("count of")
+                nxt = _WORD_AT_RE.match(masked, m.end())  # offsets of masked, not of lowered
+                if (
+                    nxt is None
+                    or nxt.group(1).lower() not in lexicon.ACTION_VERBS
+                    or (nxt.group(2) or "").lower() == "of"
+                ):
+                    continue
             if kind == _SENTENCE and _ABBREVIATION_RE.search(
                 masked, max(0, m.start() - 10), m.start()
             ):
