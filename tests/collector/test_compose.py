@@ -110,9 +110,10 @@ def test_every_service_has_a_health_check_and_the_collector_waits_for_its_backen
 def test_every_published_port_is_documented() -> None:
     text = COMPOSE_FILE.read_text()
     header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
-    mappings = re.findall(r'^\s*- "(\d+):(\d+)"(.*)$', text, flags=re.MULTILINE)
+    mappings = re.findall(r'^\s*- "([\d.]+):(\d+):(\d+)"(.*)$', text, flags=re.MULTILINE)
     assert mappings
-    for host, container, rest in mappings:
+    for address, host, container, rest in mappings:
+        assert address == "127.0.0.1", f"port {host} is published beyond this machine"
         assert host == container, "host ports match the container ports the docs name"
         assert "#" in rest, f"port {host} has no comment saying what it is"
         assert re.search(rf"#\s+{host}\s+\w+", header), f"port {host} missing from the header"

@@ -60,7 +60,7 @@ def _ids() -> list[str]:
 def _published_host_ports() -> set[int]:
     compose = load_yaml(COLLECTOR_DIR / "docker-compose.yaml")
     return {
-        int(str(entry).split(":", 1)[0])
+        int(str(entry).split(":")[-2])
         for service in compose["services"].values()
         for entry in service.get("ports", [])
     }
