@@ -1,0 +1,63 @@
+"""A small client of a running analyzer's API (what ``check --url`` uses), stdlib only."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+from mcp_agent_otel.tracing import semconv
+
+
+class ClientError(RuntimeError):
+    """The analyzer could not be reached, or answered with an error; the message says which."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AnalyzerClient:
+    def __init__(self, url: str, token: str | None = None, timeout: float = 60.0) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ClientError(f"{url!r} is not an http(s) URL; e.g. http://127.0.0.1:4418")
+        self.url = url.rstrip("/")
+        self.token = token if token is not None else os.environ.get(semconv.ENV_ANALYZER_TOKEN)
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            detail = _detail(exc.read())
+            raise ClientError(f"{method} {path}: HTTP {exc.code}: {detail}", exc.code) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ClientError(
+                f"cannot reach the analyzer at {self.url} ({reason}); is "
+                "`mcp-agent-otel analyzer serve` running there?"
+            ) from None
+
+    def compare(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("POST", "/api/comparisons", body)
+        return result
+
+
+def _detail(raw: bytes) -> str:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")[:500]
+    if isinstance(data, dict) and "detail" in data:
+        return str(data["detail"])
+    return str(data)[:500]

@@ -1,0 +1,210 @@
+"""Comparisons and the CI gate: a baseline against a candidate, per operation, one verdict.
+
+The candidate is another baseline, the stored spans of a version or a time range, or raw
+durations (a CI run's spans file). The statistics are ``statistics.compare_many``
+(Benjamini-Hochberg across the operations compared). The gate's verdict:
+``regression`` (exit 1) when any operation regressed, else ``inconclusive`` (exit 2) when any
+operation could not be decided (or none could be compared), else ``pass`` (exit 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mcp_agent_otel.analyzer import detection, statistics
+from mcp_agent_otel.analyzer.baselines import Selector, baseline_snapshot, snapshot
+from mcp_agent_otel.analyzer.operation import OperationKey
+from mcp_agent_otel.analyzer.statistics import Comparison, Verdict
+from mcp_agent_otel.analyzer.store import Store
+
+EXIT_PASS = 0
+EXIT_REGRESSION = 1
+EXIT_INCONCLUSIVE = 2
+
+PASS = "pass"
+REGRESSION = "regression"
+INCONCLUSIVE = "inconclusive"
+
+Durations = NDArray[np.float64]
+
+
+@dataclasses.dataclass(frozen=True)
+class GateReport:
+    baseline: str
+    candidate: str
+    verdict: str
+    exit_code: int
+    message: str
+    comparisons: tuple[Comparison, ...]
+    only_in_baseline: tuple[str, ...] = ()
+    only_in_candidate: tuple[str, ...] = ()
+    threshold: float = statistics.DEFAULT_THRESHOLD
+    alpha: float = statistics.DEFAULT_ALPHA
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "threshold": self.threshold,
+            "alpha": self.alpha,
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "only_in_baseline": list(self.only_in_baseline),
+            "only_in_candidate": list(self.only_in_candidate),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateReport:
+        return cls(
+            baseline=str(data["baseline"]),
+            candidate=str(data["candidate"]),
+            verdict=str(data["verdict"]),
+            exit_code=int(data["exit_code"]),
+            message=str(data["message"]),
+            comparisons=tuple(Comparison.from_dict(c) for c in data["comparisons"]),
+            only_in_baseline=tuple(data.get("only_in_baseline", ())),
+            only_in_candidate=tuple(data.get("only_in_candidate", ())),
+            threshold=float(data.get("threshold", statistics.DEFAULT_THRESHOLD)),
+            alpha=float(data.get("alpha", statistics.DEFAULT_ALPHA)),
+        )
+
+
+def positive(durations: Durations) -> Durations:
+    """The tests work on log durations: zero-length spans cannot take part."""
+    return detection.positive(np.asarray(durations, dtype=np.float64))
+
+
+def verdict_of(comparisons: tuple[Comparison, ...]) -> tuple[str, int, str]:
+    """The gate's verdict, exit code and one-line message (pure)."""
+    if not comparisons:
+        return (
+            INCONCLUSIVE,
+            EXIT_INCONCLUSIVE,
+            "no operation is in both the baseline and the candidate: nothing to compare",
+        )
+    regressed = [c.operation for c in comparisons if c.verdict is Verdict.REGRESSION]
+    if regressed:
+        return (
+            REGRESSION,
+            EXIT_REGRESSION,
+            f"{len(regressed)} operation(s) regressed: {', '.join(regressed)}",
+        )
+    undecided = [c.operation for c in comparisons if c.verdict is Verdict.INCONCLUSIVE]
+    if undecided:
+        return (
+            INCONCLUSIVE,
+            EXIT_INCONCLUSIVE,
+            f"{len(undecided)} operation(s) could not be decided (more samples needed): "
+            f"{', '.join(undecided)}",
+        )
+    improved = sum(1 for c in comparisons if c.verdict is Verdict.IMPROVEMENT)
+    return (
+        PASS,
+        EXIT_PASS,
+        f"no regression in {len(comparisons)} operation(s)"
+        + (f" ({improved} improved)" if improved else ""),
+    )
+
+
+def compare_durations(
+    baseline: Mapping[OperationKey, Durations],
+    candidate: Mapping[OperationKey, Durations],
+    *,
+    baseline_name: str,
+    candidate_name: str,
+    threshold: float = statistics.DEFAULT_THRESHOLD,
+    alpha: float = statistics.DEFAULT_ALPHA,
+    min_samples: int = statistics.DEFAULT_MIN_SAMPLES,
+) -> GateReport:
+    """Compare the operations present on both sides (pure)."""
+    common = sorted(set(baseline) & set(candidate))
+    pairs = {key.label: (positive(baseline[key]), positive(candidate[key])) for key in common}
+    comparisons = tuple(
+        statistics.compare_many(pairs, threshold=threshold, alpha=alpha, min_samples=min_samples)
+    )
+    verdict, code, message = verdict_of(comparisons)
+    return GateReport(
+        baseline=baseline_name,
+        candidate=candidate_name,
+        verdict=verdict,
+        exit_code=code,
+        message=message,
+        comparisons=comparisons,
+        only_in_baseline=tuple(k.label for k in sorted(set(baseline) - set(candidate))),
+        only_in_candidate=tuple(k.label for k in sorted(set(candidate) - set(baseline))),
+        threshold=threshold,
+        alpha=alpha,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """What to compare a baseline with: exactly one of the fields."""
+
+    baseline: str | None = None
+    selector: Selector | None = None
+    durations: Mapping[OperationKey, Durations] | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        given = sum(x is not None for x in (self.baseline, self.selector, self.durations))
+        if given != 1:
+            raise ValueError(
+                "give exactly one candidate: another baseline, a version or time range, "
+                "or raw durations"
+            )
+
+    def describe(self) -> str:
+        if self.label:
+            return self.label
+        if self.baseline is not None:
+            return f"baseline {self.baseline}"
+        if self.selector is not None:
+            return self.selector.describe()
+        return "durations"
+
+
+def candidate_durations(store: Store, candidate: Candidate) -> dict[OperationKey, Durations]:
+    if candidate.durations is not None:
+        return {k: np.asarray(v, dtype=np.float64) for k, v in candidate.durations.items()}
+    if candidate.baseline is not None:
+        snap = baseline_snapshot(store, candidate.baseline)
+    else:
+        assert candidate.selector is not None
+        snap = snapshot(store, candidate.selector)
+    return {key: s.durations for key, s in snap.items()}
+
+
+def run_comparison(
+    store: Store,
+    baseline: str,
+    candidate: Candidate,
+    *,
+    service: str | None = None,
+    threshold: float = statistics.DEFAULT_THRESHOLD,
+    alpha: float = statistics.DEFAULT_ALPHA,
+    min_samples: int = statistics.DEFAULT_MIN_SAMPLES,
+) -> GateReport:
+    """Baseline ``baseline`` against ``candidate``. Raises BaselineNotFoundError (with the
+    message to show) when a named baseline does not exist."""
+    base = {key: s.durations for key, s in baseline_snapshot(store, baseline).items()}
+    cand = candidate_durations(store, candidate)
+    if service is not None:
+        base = {k: v for k, v in base.items() if k.service == service}
+        cand = {k: v for k, v in cand.items() if k.service == service}
+    return compare_durations(
+        base,
+        cand,
+        baseline_name=baseline,
+        candidate_name=candidate.describe(),
+        threshold=threshold,
+        alpha=alpha,
+        min_samples=min_samples,
+    )

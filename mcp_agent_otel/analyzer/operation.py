@@ -1,0 +1,32 @@
+"""What an operation is: the pair (service.name, span name), and how it is shown."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mcp_agent_otel.autonomous.models import Model
+
+SEPARATOR = " :: "
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class OperationKey(Model):
+    service: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        """``service :: span name`` (span names may contain spaces and slashes)."""
+        return f"{self.service}{SEPARATOR}{self.name}"
+
+    @classmethod
+    def from_label(cls, label: str) -> OperationKey:
+        service, sep, name = label.partition(SEPARATOR)
+        if not sep:
+            raise ValueError(
+                f"{label!r} is not an operation label; write it as 'service{SEPARATOR}span name'"
+            )
+        return cls(service, name)
+
+    def __str__(self) -> str:
+        return self.label
