@@ -22,7 +22,7 @@ from typing import Any
 
 import mcp.types as mcp_types
 
-from mcp_agent_otel.autonomous.decision_engine import DecisionEngine
+from mcp_agent_otel.autonomous.decision_engine import DecisionEngine, piped_arguments
 from mcp_agent_otel.autonomous.models import (
     Decision,
     ExecutionPattern,
@@ -268,13 +268,24 @@ class MetaCoordinator:
                 status=StepStatus.SKIPPED,
                 error=f"skipped: step(s) {blocked} it depends on did not succeed",
             )
+        upstream = "\n\n".join(
+            done[d].output for d in (subtask.depends_on if subtask else ()) if d in done
+        )
+        catalogue = {t.ref: t for t in self.discovery.tools}
         started = time.perf_counter()
         tried: list[ToolRef] = []
         status: StepStatus = StepStatus.ERROR
         error: str | None = "no attempt was made"
         async with self._semaphore:
-            for attempt, (ref, args) in enumerate(plan.attempts()):
+            for attempt, (ref, planned) in enumerate(plan.attempts()):
                 tried.append(ref)
+                tool = catalogue.get(ref)
+                # A step that works on an earlier step's output gets it as its text input.
+                args = (
+                    piped_arguments(subtask, tool, planned, upstream)
+                    if subtask is not None and tool is not None and upstream
+                    else planned
+                )
                 status, output, error = await self._attempt(plan, ref, args, attempt)
                 if status is StepStatus.OK:
                     return StepResult(

@@ -387,3 +387,17 @@ async def test_tool_list_changes_update_the_fingerprint_and_notify(
     assert after - before == {"brand_new"}
     assert changes == [(first, discovery.fingerprint)]
     assert first != discovery.fingerprint
+
+
+async def test_a_dependent_step_works_on_the_output_of_the_step_before(tmp_path: Path) -> None:
+    task = "Search the knowledge base for context propagation, then summarize the results"
+    async with _agent(tmp_path / "h") as agent:
+        result = await agent.run(task)
+    assert result.ok, result.steps
+    search, summary = result.steps
+    assert search.tool == ToolRef("knowledge", "search_documents")
+    assert summary.tool == ToolRef("text", "summarize_text")
+    assert result.analysis.subtasks[1].depends_on == (0,)
+    # The summary is of what the search returned, not of the words "summarize the results".
+    assert "total_matches" in search.output
+    assert "total_matches" in summary.output
