@@ -28,11 +28,7 @@ _TABLE_STEMS: Final = frozenset(
     s for table in (lexicon.TASK_TYPE_KEYWORDS, lexicon.CATEGORY_KEYWORDS) for s in table
 )
 # The analyzer's pattern words (swarm / evaluator / router cues) steer the pattern too.
-_PATTERN_WORDS: Final = frozenset(
-    w
-    for name in ("_SWARM_WORDS", "_EVALUATOR_WORDS", "_ROUTER_WORDS")
-    for w in getattr(task_analyzer, name, frozenset())
-)
+_PATTERN_WORDS: Final = task_analyzer.PATTERN_WORDS
 _STRUCTURE_WORDS: Final = (
     lexicon.STOPWORDS
     | lexicon.SINGULAR_REFERENCES
