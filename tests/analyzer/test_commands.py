@@ -14,9 +14,16 @@ import httpx
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from mcp_agent_otel.analyzer.config import AnalyzerConfig
+from mcp_agent_otel.analyzer.runtime import Analyzer
 from mcp_agent_otel.cli import main
+from mcp_agent_otel.tracing.export import OtlpJsonFileExporter
 
+from .loopback import running_analyzer
 from .otlp_builders import lognormal_ms, request, to_otlp_json
 
 
@@ -230,3 +237,71 @@ def test_serve_reports_a_busy_port(tmp_path: Path) -> None:
         )
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
+
+
+def test_the_agents_own_spans_file_is_ingested(tmp_path: Path, db: str) -> None:
+    """The embedded default writes spans.jsonl with tracing.export.OtlpJsonFileExporter; the
+    analyzer reads exactly that format (hex ids, camelCase, integer enums)."""
+
+    spans_file = tmp_path / "home" / "spans.jsonl"
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "mcp-agent-otel", "service.version": "0.9"})
+    )
+    provider.add_span_processor(SimpleSpanProcessor(OtlpJsonFileExporter(spans_file)))
+    tracer = provider.get_tracer("mcp_agent_otel")
+    with tracer.start_as_current_span("invoke_workflow autonomous_task"):
+        for hit in (True, False, True):
+            with tracer.start_as_current_span("task_analyzer.analyze") as span:
+                span.set_attribute("mcp_agent.cache.hit", hit)
+                span.set_attribute("mcp_agent.cache.result", "hit" if hit else "miss")
+    provider.shutdown()
+
+    result = CliRunner().invoke(main, ["analyzer", "ingest", str(spans_file), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "4 span(s) accepted, 0 rejected, 0 bad line(s)" in result.output
+    stats = CliRunner().invoke(main, ["analyzer", "stats", "--db", db, "--json"])
+    assert json.loads(stats.stdout)["versions"] == [
+        {"version": "0.9", "environment": "", "spans": 4}
+    ]
+
+    with Analyzer(AnalyzerConfig(db_path=Path(db)), background=False, sinks=[]) as analyzer:
+        ops = {o["name"]: o for o in analyzer.operations(since=0)}
+    analyze = ops["task_analyzer.analyze"]
+    assert (analyze["count"], analyze["cache_hits"], analyze["cache_misses"]) == (3, 2, 1)
+
+
+def test_check_a_candidate_file_against_a_running_analyzer(tmp_path: Path) -> None:
+
+    runner = CliRunner()
+    with running_analyzer(tmp_path) as (analyzer, endpoints):
+        baseline_file = _spans_file(tmp_path / "v1.jsonl", "1.0", 1.0, 2_000, 1)
+        analyzer.ingest_files([baseline_file])
+        created = runner.invoke(
+            main,
+            [
+                "analyzer",
+                "baseline",
+                "create",
+                "v1",
+                "--version",
+                "1.0",
+                "--db",
+                str(analyzer.config.db_path),
+            ],
+        )
+        assert created.exit_code == 0, created.output
+        slower = _spans_file(tmp_path / "v2.jsonl", "2.0", 1.25, 2_000, 2)
+        gate = runner.invoke(
+            main,
+            [
+                "check",
+                "--baseline",
+                "v1",
+                "--candidate-file",
+                str(slower),
+                "--url",
+                endpoints.http_url,
+            ],
+        )
+        assert gate.exit_code == 1, gate.output
+        assert "REGRESSION: 1 operation(s) regressed: agent :: stage.analyze" in gate.output
