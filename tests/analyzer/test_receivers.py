@@ -229,3 +229,28 @@ def test_empty_request_is_a_full_success(server) -> None:  # type: ignore[no-unt
     )
     assert r.status_code == 200
     assert r.content == b""
+
+
+def test_operation_flood_and_absurd_spans_over_http(tmp_path: Path) -> None:
+    with (
+        running_analyzer(tmp_path, max_operations=3, max_duration_seconds=60.0) as (_, ep),
+        httpx.Client(base_url=ep.http_url, timeout=10) as client,
+    ):
+        kept = request([4.0] * 6, names=["a", "b"]).SerializeToString()
+        assert client.post("/v1/traces", content=kept, headers=PB).status_code == 200
+        flood = request([1.0] * 200, names=[f"user-{i}" for i in range(100)])
+        slow = flood.resource_spans[0].scope_spans[0].spans[0]
+        slow.start_time_unix_nano = slow.end_time_unix_nano - 61 * 10**9  # above the 60 s limit
+        r = client.post("/v1/traces", content=flood.SerializeToString(), headers=PB)
+        assert r.status_code == 200
+        partial = ExportTraceServiceResponse.FromString(r.content).partial_success
+        # the first span is absurd; of the rest, "user-1" (first seen) takes the last slot
+        assert partial.rejected_spans == 198
+        assert "197 new operation over the operation cap" in partial.error_message
+        assert "1 duration above the limit" in partial.error_message
+        assert "MCP_AGENT_OTEL_ANALYZER_MAX_OPERATIONS" in partial.error_message
+        stats = client.get("/api/stats").json()
+        assert stats["operations"] == {"count": 3, "cap": 3}
+        assert stats["spans"] == {"accepted": 8, "rejected": 198}
+        counts = {o["name"]: o["count"] for o in client.get("/api/operations").json()}
+        assert counts == {"a": 3, "b": 3, "user-1": 2}
