@@ -306,6 +306,8 @@ def _fmt(value: float | None, pattern: str) -> str:
     return "-" if value is None or not math.isfinite(value) else pattern.format(value)
 
 
+REASONS_SHOWN = 5  # inconclusive reasons printed under the table (all regressions are)
+
 _VERDICT_STYLE = {
     "regression": "bold red",
     "improvement": "green",
@@ -336,9 +338,16 @@ def print_report(report: gate.GateReport, console: Console) -> None:
             f"[{style}]{c.verdict.value}[/]" if style else c.verdict.value,
         )
     console.print(table)
-    for c in report.comparisons:
-        if c.verdict.value in ("regression", "inconclusive"):
-            console.print(f"  {c.operation}: {c.reason}", highlight=False)
+    regressed = [c for c in report.comparisons if c.verdict.value == "regression"]
+    undecided = [c for c in report.comparisons if c.verdict.value == "inconclusive"]
+    for c in [*regressed, *undecided[:REASONS_SHOWN]]:
+        console.print(f"  {c.operation}: {c.reason}", highlight=False)
+    if len(undecided) > REASONS_SHOWN:
+        console.print(
+            f"  ... and {len(undecided) - REASONS_SHOWN} more inconclusive operation(s) "
+            "(--json has every reason)",
+            highlight=False,
+        )
     if report.only_in_baseline:
         console.print(
             f"  not in the candidate (skipped): {', '.join(report.only_in_baseline)}",

@@ -81,6 +81,15 @@ def positive(durations: Durations) -> Durations:
     return detection.positive(np.asarray(durations, dtype=np.float64))
 
 
+NAMED_IN_MESSAGE = 10
+
+
+def _names(operations: list[str]) -> str:
+    shown = ", ".join(operations[:NAMED_IN_MESSAGE])
+    more = len(operations) - NAMED_IN_MESSAGE
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
 def verdict_of(comparisons: tuple[Comparison, ...]) -> tuple[str, int, str]:
     """The gate's verdict, exit code and one-line message (pure)."""
     if not comparisons:
@@ -94,7 +103,7 @@ def verdict_of(comparisons: tuple[Comparison, ...]) -> tuple[str, int, str]:
         return (
             REGRESSION,
             EXIT_REGRESSION,
-            f"{len(regressed)} operation(s) regressed: {', '.join(regressed)}",
+            f"{len(regressed)} operation(s) regressed: {_names(regressed)}",
         )
     undecided = [c.operation for c in comparisons if c.verdict is Verdict.INCONCLUSIVE]
     if undecided:
@@ -102,7 +111,7 @@ def verdict_of(comparisons: tuple[Comparison, ...]) -> tuple[str, int, str]:
             INCONCLUSIVE,
             EXIT_INCONCLUSIVE,
             f"{len(undecided)} operation(s) could not be decided (more samples needed): "
-            f"{', '.join(undecided)}",
+            f"{_names(undecided)}",
         )
     improved = sum(1 for c in comparisons if c.verdict is Verdict.IMPROVEMENT)
     return (
