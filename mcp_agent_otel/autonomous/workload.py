@@ -27,3 +27,55 @@ DEMO_TASKS: Final[tuple[str, ...]] = (
     "How many days are between 2025-06-01 and 2025-06-14?",
     "Read the file missing-report.txt",
 )
+
+# --- profiles for the baseline profiler (`mcp-agent-otel profile NAME`) ----------------------
+# Grouped by the complexity the TaskAnalyzer gives each task (tests/monitoring checks it),
+# and every step of every task is answered by the demo servers (no deliberate failures here:
+# a profile measures the working path). Files go to the files server's sandbox.
+SIMPLE_TASKS: Final[tuple[str, ...]] = (
+    "Calculate 17 * 3",
+    "Convert 100 celsius to fahrenheit",
+    'Count the words in "to be or not to be"',
+    "Define the term trace",
+    "Search the knowledge base for OpenTelemetry context propagation",
+    'Convert "make it loud" to uppercase',
+    "List the files in the sandbox",
+)
+MODERATE_TASKS: Final[tuple[str, ...]] = (
+    "Calculate the mean of 4, 8, 15 and count the words in 'to be or not to be'",
+    "Write 'hello world' to greeting.txt, then read greeting.txt",
+    "Search for OpenTelemetry sampling, then summarize the results in 2 sentences.",
+    "Search for MCP tool discovery and calculate 2 ** 10",
+    "Compute statistics for the numbers 1, 2, 3, 4, then write the result to the file "
+    "stats.txt, then read the file stats.txt",
+)
+COMPLEX_TASKS: Final[tuple[str, ...]] = (
+    'Write the text "alpha beta gamma" to the file alpha.txt, then read the file alpha.txt, '
+    "then count the words in it, then convert it to uppercase",
+    "Search for context propagation, then summarize the results, then count the words in the "
+    "summary, then write the summary to the file summary.txt",
+    '1. Calculate 2 ** 10\n2. Convert 5 kilometers to miles\n3. Count the words in "a b c"\n'
+    "4. Define the term span",
+    "Search the knowledge base for sampling, then summarize the results and write them to the "
+    "file sampling.txt, then read the file sampling.txt",
+    "Search for span kind. Search for sampling. Search for caching. Then compare the results "
+    "and write a report to report.md.",
+    "Calculate 3 * 7, convert 10 miles to kilometers, sort the numbers 4, 2, 8 and define the "
+    "term trace",
+)
+
+
+def _interleave(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    longest = max(len(g) for g in groups)
+    return tuple(g[i] for i in range(longest) for g in groups if i < len(g))
+
+
+# All three complexities, interleaved: the profiler's default workload.
+MIXED_TASKS: Final[tuple[str, ...]] = _interleave(SIMPLE_TASKS, MODERATE_TASKS, COMPLEX_TASKS)
+
+PROFILES: Final[dict[str, tuple[str, ...]]] = {
+    "simple": SIMPLE_TASKS,
+    "moderate": MODERATE_TASKS,
+    "complex": COMPLEX_TASKS,
+    "mixed": MIXED_TASKS,
+}

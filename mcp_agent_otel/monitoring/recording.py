@@ -1,0 +1,153 @@
+"""Record a profile run's spans in the regression analyzer, tagged with ``service.version``.
+
+The spans are the profiled workflows' own (kept by ``SpanAggregator``: no warm-up, no memory
+pass), encoded as OTLP with each resource's ``service.version`` set to the run's version, so
+the analyzer can take them as a baseline (``analyzer baseline create NAME --version V``) or a
+candidate (``check --candidate-version V``). Two destinations:
+
+- ``record_in_store(path, ...)``: the local analyzer store (SQLite), ingested in process
+  through the analyzer's own ``Ingestor`` (the same validation as its receivers);
+- ``post_to_analyzer(url, ...)``: a running analyzer, OTLP/HTTP protobuf ``POST /v1/traces``
+  (with ``$MCP_AGENT_OTEL_ANALYZER_TOKEN`` as a bearer token when set).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+
+from google.protobuf.message import DecodeError
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.sdk.trace import ReadableSpan
+
+from mcp_agent_otel.analyzer.client import AnalyzerClient, ClientError
+from mcp_agent_otel.analyzer.config import AnalyzerConfigError, config_from_env
+from mcp_agent_otel.analyzer.runtime import Analyzer
+from mcp_agent_otel.analyzer.store import StoreError
+from mcp_agent_otel.tracing import semconv
+
+SPANS_PER_REQUEST = 2000  # keeps each request far below the receiver's body limit
+TIMEOUT_S = 30.0
+
+
+class RecordingError(RuntimeError):
+    """The spans could not be recorded; the message says where and what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordResult:
+    destination: str
+    version: str
+    sent: int
+    accepted: int
+    rejected: int
+    messages: tuple[str, ...] = ()
+
+
+def set_resource_attribute(request: ExportTraceServiceRequest, key: str, value: str) -> None:
+    """Set (or replace) a string attribute on every resource of ``request`` (in place)."""
+    for resource_spans in request.resource_spans:
+        attributes = resource_spans.resource.attributes
+        kept = [kv for kv in attributes if kv.key != key]
+        del attributes[:]
+        attributes.extend(kept)
+        attributes.append(KeyValue(key=key, value=AnyValue(string_value=value)))
+
+
+def versioned_requests(
+    spans: Sequence[ReadableSpan], version: str, batch: int = SPANS_PER_REQUEST
+) -> Iterator[ExportTraceServiceRequest]:
+    """OTLP export requests of ``spans`` (``batch`` spans each), tagged with ``version``."""
+    for start in range(0, len(spans), batch):
+        request = encode_spans(spans[start : start + batch])
+        set_resource_attribute(request, semconv.SERVICE_VERSION, version)
+        yield request
+
+
+def record_in_store(
+    db_path: str | os.PathLike[str], spans: Sequence[ReadableSpan], version: str
+) -> RecordResult:
+    """Ingest the spans into the analyzer store at ``db_path`` (created if missing)."""
+    try:
+        analyzer = Analyzer(config_from_env(db_path=db_path), background=False)
+    except (AnalyzerConfigError, StoreError, OSError) as exc:
+        raise RecordingError(f"cannot open the analyzer store {db_path}: {exc}") from None
+    accepted = rejected = 0
+    messages: list[str] = []
+    try:
+        for request in versioned_requests(spans, version):
+            result = analyzer.ingestor.ingest(request)
+            accepted += result.accepted
+            rejected += result.rejected
+            if result.message:
+                messages.append(result.message)
+    finally:
+        try:
+            analyzer.close()
+        except Exception as exc:  # the flush failed: say so, nothing was stored
+            raise RecordingError(f"cannot write to the analyzer store {db_path}: {exc}") from None
+    return RecordResult(
+        f"store {db_path}", version, len(spans), accepted, rejected, tuple(messages)
+    )
+
+
+def check_analyzer(url: str) -> None:
+    """Fail early (before a long profile) when the analyzer at ``url`` cannot be reached."""
+    try:
+        AnalyzerClient(url, timeout=10.0).request("GET", "/health")
+    except ClientError as exc:
+        raise RecordingError(str(exc)) from None
+
+
+def post_to_analyzer(
+    url: str, spans: Sequence[ReadableSpan], version: str, token: str | None = None
+) -> RecordResult:
+    """Send the spans to a running analyzer over OTLP/HTTP (protobuf)."""
+    endpoint = url.rstrip("/") + "/v1/traces"
+    token = token if token is not None else os.environ.get(semconv.ENV_ANALYZER_TOKEN)
+    headers = {"Content-Type": "application/x-protobuf"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    accepted = rejected = 0
+    messages: list[str] = []
+    for request in versioned_requests(spans, version):
+        count = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+        req = urllib.request.Request(
+            endpoint, data=request.SerializeToString(), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as answer:
+                body = answer.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:300].decode("utf-8", "replace")
+            raise RecordingError(
+                f"the analyzer at {url} refused the spans: HTTP {exc.code} {detail}"
+            ) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise RecordingError(
+                f"cannot reach the analyzer at {url} ({reason}); is `mcp-agent-otel analyzer "
+                "serve` running there?"
+            ) from None
+        response = ExportTraceServiceResponse()
+        try:
+            response.ParseFromString(body)
+        except DecodeError:
+            raise RecordingError(
+                f"{endpoint} did not answer with an OTLP ExportTraceServiceResponse; is it an "
+                "OTLP/HTTP receiver?"
+            ) from None
+        partial = response.partial_success
+        rejected += partial.rejected_spans
+        accepted += count - partial.rejected_spans
+        if partial.error_message:
+            messages.append(partial.error_message)
+    return RecordResult(f"analyzer {url}", version, len(spans), accepted, rejected, tuple(messages))
