@@ -247,8 +247,12 @@ class ToolDiscovery:
         return failure[1] if failure else None
 
     def add_listener(self, listener: EnvironmentListener) -> None:
-        """Call ``listener(old_fingerprint, new_fingerprint)`` whenever the tool set changes."""
-        self._listeners.append(listener)
+        """Call ``listener(old_fingerprint, new_fingerprint)`` whenever the tool set changes.
+
+        Adding the same listener again does nothing: each change reaches it once.
+        """
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     async def __aenter__(self) -> ToolDiscovery:
         return self

@@ -374,7 +374,12 @@ async def test_tool_list_changes_update_the_fingerprint_and_notify(
     discovery = ToolDiscovery(
         parse_servers_config(FAULTY), environ={"MCP_AGENT_OTEL_HOME": str(tmp_path)}
     )
-    discovery.add_listener(lambda old, new: changes.append((old, new)))
+
+    def listener(old: str, new: str) -> None:
+        changes.append((old, new))
+
+    discovery.add_listener(listener)
+    discovery.add_listener(listener)  # subscribing twice still hears each change once
     async with discovery:
         before = {t.name for t in await discovery.discover()}
         first = discovery.fingerprint
