@@ -29,7 +29,12 @@ from opentelemetry.trace import StatusCode
 
 from mcp_agent_otel.analyzer.sketch import DEFAULT_RELATIVE_ACCURACY
 from mcp_agent_otel.monitoring.memory import PeakTracker
-from mcp_agent_otel.monitoring.span_stats import ProfileAccumulator, SpanRecord, cache_outcome
+from mcp_agent_otel.monitoring.span_stats import (
+    CacheOutcome,
+    ProfileAccumulator,
+    SpanRecord,
+    cache_outcome,
+)
 from mcp_agent_otel.tracing import semconv
 
 _log = logging.getLogger(__name__)
@@ -49,18 +54,25 @@ def span_record(span: ReadableSpan) -> SpanRecord | None:
     if ctx is None or span.start_time is None or span.end_time is None:
         return None
     parent = span.parent
-    attributes = span.attributes or {}
-    listed = attributes.get(semconv.DISCOVERY_LISTED)
+    name = span.name
+    cache = CacheOutcome.ABSENT
+    listed = None
+    # Attributes are read only where the statistics use them (reading them costs).
+    if name == semconv.SPAN_ANALYZE:
+        cache = cache_outcome(span.attributes or {})
+    elif name == semconv.SPAN_DISCOVER:
+        value = (span.attributes or {}).get(semconv.DISCOVERY_LISTED)
+        listed = value if isinstance(value, int) else None
     return SpanRecord(
         trace_id=ctx.trace_id,
         span_id=ctx.span_id,
         parent_id=parent.span_id if parent is not None and not parent.is_remote else None,
-        name=span.name,
+        name=name,
         start_ns=span.start_time,
         end_ns=span.end_time,
         error=span.status.status_code is StatusCode.ERROR,
-        cache=cache_outcome(attributes),
-        servers_listed=listed if isinstance(listed, int) else None,
+        cache=cache,
+        servers_listed=listed,
     )
 
 

@@ -23,6 +23,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from mcp_agent_otel.analyzer.sketch import DEFAULT_RELATIVE_ACCURACY, QuantileSketch
 from mcp_agent_otel.autonomous.models import Model
 from mcp_agent_otel.caching.invalidation_strategies import CacheResult
@@ -106,7 +108,9 @@ def self_times_ns(records: Sequence[SpanRecord]) -> list[int]:
         if r.parent_id is not None:
             children.setdefault(r.parent_id, []).append((r.start_ns, r.end_ns))
     return [
-        r.duration_ns - covered_ns(children.get(r.span_id, ()), r.start_ns, r.end_ns)
+        r.duration_ns - covered_ns(children[r.span_id], r.start_ns, r.end_ns)
+        if r.span_id in children
+        else r.duration_ns
         for r in records
     ]
 
@@ -132,7 +136,8 @@ class LatencySummary(Model):
 
 
 class DistributionAccumulator:
-    """Count, sum, extremes and a DDSketch of durations (ms), fed one value at a time."""
+    """Count, sum, extremes and a DDSketch of durations (ms), fed one value at a time and
+    folded in vectorized batches."""
 
     __slots__ = ("_buffer", "count", "max_ms", "min_ms", "sketch", "total_ms")
 
@@ -145,18 +150,20 @@ class DistributionAccumulator:
         self.max_ms = -math.inf
 
     def add(self, value_ms: float) -> None:
-        self.count += 1
-        self.total_ms += value_ms
-        self.min_ms = min(self.min_ms, value_ms)
-        self.max_ms = max(self.max_ms, value_ms)
         self._buffer.append(value_ms)
         if len(self._buffer) >= _BATCH:
             self.flush()
 
     def flush(self) -> None:
-        if self._buffer:
-            self.sketch.add_many(self._buffer)
-            self._buffer = []
+        if not self._buffer:
+            return
+        batch = np.asarray(self._buffer, dtype=np.float64)
+        self._buffer = []
+        self.count += int(batch.size)
+        self.total_ms += math.fsum(batch.tolist())
+        self.min_ms = min(self.min_ms, float(batch.min()))
+        self.max_ms = max(self.max_ms, float(batch.max()))
+        self.sketch.add_many(batch)
 
     def summary(self) -> LatencySummary:
         self.flush()
