@@ -169,6 +169,9 @@ main.add_command(check_command)
 from mcp_agent_otel.caching.commands import cache_group  # noqa: E402
 
 main.add_command(cache_group)
+from mcp_agent_otel.analyzer.dashboard_command import dashboard_command  # noqa: E402
+
+main.add_command(dashboard_command)
 from mcp_agent_otel.monitoring.commands import profile_command  # noqa: E402
 
 main.add_command(profile_command)

@@ -1,9 +1,9 @@
 """The analyzer's HTTP API (FastAPI): health, operations, trends, baselines, comparisons,
 alerts and ingest stats, beside the OTLP/HTTP receiver. OpenAPI at ``/openapi.json``.
 
-When a token is configured (``MCP_AGENT_OTEL_ANALYZER_TOKEN``) every route except ``/``,
-``/api`` and ``/health`` requires ``Authorization: Bearer <token>``. ``GET /`` is reserved for
-the dashboard; until it is there it answers like ``GET /api``: pointers to the docs.
+When a token is configured (``MCP_AGENT_OTEL_ANALYZER_TOKEN``) every route except ``/api`` and
+``/health`` requires ``Authorization: Bearer <token>``. ``GET /`` is the dashboard
+(``dashboard_routes``; with a token, a browser gives it once through a form).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_agent_otel._version import __version__
-from mcp_agent_otel.analyzer import receiver_http, statistics
+from mcp_agent_otel.analyzer import dashboard_routes, receiver_http, statistics
 from mcp_agent_otel.analyzer.auth import FORBIDDEN_MESSAGE
 from mcp_agent_otel.analyzer.baselines import BaselineError, Selector
 from mcp_agent_otel.analyzer.gate import Candidate
@@ -243,7 +243,6 @@ def create_app(analyzer: Analyzer) -> FastAPI:
     receiver_http.add_routes(app, analyzer.ingestor, analyzer.tokens)
     guarded = [Depends(require_token)]
 
-    @app.get("/", tags=["meta"], summary="Reserved for the dashboard: pointers to the docs")
     @app.get("/api", tags=["meta"], summary="Pointers to the API docs and the dashboard")
     def root() -> dict[str, str]:
         return {
@@ -253,6 +252,8 @@ def create_app(analyzer: Analyzer) -> FastAPI:
             "otlp_http": receiver_http.PATH,
             "dashboard": "/",
         }
+
+    dashboard_routes.add_routes(app, analyzer)  # GET / (HTML), per-operation pages
 
     @app.get("/health", tags=["meta"], response_model=HealthOut)
     def health() -> dict[str, str]:
