@@ -115,7 +115,7 @@ section>p.hint,.hint{color:var(--muted);font-size:.9rem;margin:.3rem 0}
 padding:.7rem .9rem}
 .tiles dt{color:var(--muted);font-size:.82rem}
 .tiles dd{margin:.15rem 0 0;font-size:1.55rem;font-weight:650;font-variant-numeric:tabular-nums}
-.tiles dd small{font-size:.8rem;font-weight:400;color:var(--muted)}
+.tiles dd small{display:block;font-size:.8rem;font-weight:400;color:var(--muted)}
 .tiles dd.name span{display:block;font-size:1.05rem;line-height:1.5;white-space:nowrap;
 overflow:hidden;text-overflow:ellipsis}
 .tiles dd.name small{display:block}
@@ -135,8 +135,9 @@ align-items:baseline}
 .table-wrap{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:10px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 caption{text-align:left;padding:.7rem .9rem .2rem;color:var(--muted);font-size:.9rem}
-th,td{padding:.5rem .75rem;border-bottom:1px solid #e6eaef;text-align:left;vertical-align:top}
-thead th{background:#eef1f5;font-size:.82rem;font-weight:650;white-space:nowrap}
+th,td{padding:.45rem .6rem;border-bottom:1px solid #e6eaef;text-align:left;vertical-align:top}
+thead th{background:#eef1f5;font-size:.8rem;font-weight:650;line-height:1.25}
+#comparison tbody th{max-width:16rem;overflow-wrap:anywhere}
 tbody tr:last-child th,tbody tr:last-child td{border-bottom:0}
 tbody th{font-weight:600}
 td.num{text-align:right;white-space:nowrap}
@@ -751,7 +752,7 @@ def _comparison_section(data: DashboardData, links: JaegerLinks, refresh: int) -
         ("Verdict", ""),
         ("Change (CI)", "num"),
         ("p-value", "num"),
-        ("n (baseline / candidate)", "num"),
+        ("n baseline / candidate", "num"),
         ("p50 / p95 in window", "num"),
         ("Baseline p50 / p95", "num"),
         ("Cache hits", "num"),

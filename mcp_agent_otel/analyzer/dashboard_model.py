@@ -240,7 +240,7 @@ def collect(
     candidate = candidate_version(versions, version)
 
     rel = store.relative_accuracy
-    rows = store.bucket_rows(op_ids=[only] if only is not None else None, since=since)
+    rows = store.bucket_rows(op_ids=[only] if only is not None else None, since=since, until=until)
     grouped = group_rows(rows, step, rel)
     active = store.active_baselines()
     shown_keys = [known[i] for i in grouped if i in known]
@@ -285,10 +285,15 @@ def collect(
                 note=note,
             )
         )
-    alerts = store.alerts(limit=MAX_ALERTS)
-    if only is not None:
+    if only is None:
+        alerts = store.alerts(limit=MAX_ALERTS)
+    else:
         key = known[only]
-        alerts = [a for a in alerts if (a.service, a.name) == (key.service, key.name)]
+        alerts = [
+            a
+            for a in store.alerts(limit=MAX_ALERTS * 50)
+            if (a.service, a.name) == (key.service, key.name)
+        ][:MAX_ALERTS]
     counters = store.counters()
     return DashboardData(
         now=now,

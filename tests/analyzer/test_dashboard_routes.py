@@ -163,3 +163,18 @@ def test_token_protected_dashboard(tmp_path: Path) -> None:
         )
         assert fresh.status_code == 200
         assert httpx.get(f"{endpoints.http_url}/api/operations", timeout=30).status_code == 401
+
+
+def test_charts_stay_inside_the_window(server: tuple[Analyzer, httpx.Client]) -> None:
+    """Spans ending in the future (clock skew, accepted up to an hour ahead) or before the
+    window are not drawn outside the plot."""
+    _, client = server
+    _send(client, lognormal_ms(20, 5.0, 0.3, seed=6), names="skewed", end_ns=_minutes_ago(-30))
+    _send(client, lognormal_ms(20, 5.0, 0.3, seed=7), names="skewed", end_ns=_minutes_ago(3))
+    _send(client, lognormal_ms(20, 5.0, 0.3, seed=8), names="skewed", end_ns=_minutes_ago(90))
+    page = client.get("/", params={"refresh": "0"}).text
+    times = [float(t) for t in re.findall(r'<circle [^>]*data-t="(\d+)"', page)]
+    now = time.time()
+    assert len(times) == 2  # p50 and p95 of the one minute inside the window
+    assert all(now - 3600 - 60 <= t <= now + 60 for t in times)
+    assert "20 spans" in page
