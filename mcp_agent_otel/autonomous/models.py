@@ -216,15 +216,23 @@ class StepPlan(Model):
     fallbacks: tuple[ToolRef, ...] = ()
     fallback_arguments: tuple[str, ...] = ()  # canonical JSON objects, one per fallback
 
+    def __post_init__(self) -> None:
+        if self.fallback_arguments and len(self.fallback_arguments) != len(self.fallbacks):
+            raise ValueError(
+                f"StepPlan: {len(self.fallback_arguments)} fallback_arguments for "
+                f"{len(self.fallbacks)} fallbacks: give one JSON object per fallback, or none"
+            )
+
     def argument_dict(self) -> JsonObject:
         parsed: JsonObject = json.loads(self.arguments)
         return parsed
 
     def attempts(self) -> tuple[tuple[ToolRef, JsonObject], ...]:
         """The tool and its fallbacks in order, each with the arguments planned for it."""
-        fallback_args = [json.loads(a) for a in self.fallback_arguments]
-        fallback_args += [{}] * (len(self.fallbacks) - len(fallback_args))
-        return ((self.tool, self.argument_dict()), *zip(self.fallbacks, fallback_args))
+        fallback_args = [json.loads(a) for a in self.fallback_arguments] or [{}] * len(
+            self.fallbacks
+        )
+        return ((self.tool, self.argument_dict()), *zip(self.fallbacks, fallback_args, strict=True))
 
 
 @dataclasses.dataclass(frozen=True)
