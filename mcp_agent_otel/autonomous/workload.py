@@ -9,7 +9,7 @@ from typing import Final
 
 # Varied tasks over the bundled demo servers (knowledge, text, mathdata, files): single tool
 # calls, sequences whose steps depend on each other, independent steps that run in parallel,
-# and one deliberate failure (a file that does not exist) so the error path shows in traces.
+# a fallback after a failed tool, and one real failure, so the error paths show in traces.
 DEMO_TASKS: Final[tuple[str, ...]] = (
     "Search the knowledge base for OpenTelemetry context propagation",
     "Calculate 17 * (3 + 4) / 2",
@@ -25,7 +25,8 @@ DEMO_TASKS: Final[tuple[str, ...]] = (
     "Sort the numbers 5, 3, 9, 1 in descending order",
     'Analyze the sentiment of "I love how fast and clear this agent is"',
     "How many days are between 2025-06-01 and 2025-06-14?",
-    "Read the file missing-report.txt",
+    "Read the file missing-report.txt",  # read_file fails; the fallback tool answers
+    "Calculate 1 / 0",  # fails for real: the error shows in red in its trace
 )
 
 # --- profiles for the baseline profiler (`mcp-agent-otel profile NAME`) ----------------------
