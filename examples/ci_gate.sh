@@ -20,7 +20,13 @@
 #   WORKLOAD  a profile (simple, moderate, complex, mixed) or a task file (default mixed)
 #   RUNS      workflows to profile (default 1000: the statistics want several hundred spans
 #             per operation and side to decide a 10% change; fewer runs are "inconclusive")
+#   RECORD    stages (default): record the workflow and its four stage spans, one of each per
+#             run, so every compared operation has RUNS samples; all: every span, including
+#             one operation per tool (each with fewer samples: more runs needed to decide)
 #   THRESHOLD relative slowdown that counts as a regression (default 0.10)
+#
+# Noise: the baseline and the candidate are profiled at different times, so profile both on
+# the same kind of quiet runner; a busy machine alone can make a build look 10-20% slower.
 set -euo pipefail
 
 MODE=${1:-check}
@@ -30,6 +36,7 @@ BASELINE=${BASELINE:-main}
 VERSION=${VERSION:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
 WORKLOAD=${WORKLOAD:-mixed}
 RUNS=${RUNS:-1000}
+RECORD=${RECORD:-stages}
 THRESHOLD=${THRESHOLD:-0.10}
 
 if [[ -n "$ANALYZER_URL" ]]; then
@@ -43,7 +50,7 @@ fi
 
 # Step 1: profile this build through the real pipeline; its spans go to the analyzer,
 # tagged service.version=$VERSION. The report is kept as a CI artifact.
-mcp-agent-otel profile "$WORKLOAD" -n "$RUNS" --version "$VERSION" "${record[@]}" \
+mcp-agent-otel profile "$WORKLOAD" -n "$RUNS" --version "$VERSION" --record "$RECORD" "${record[@]}" \
   --markdown profile-"$VERSION".md --json profile-"$VERSION".json
 
 case "$MODE" in

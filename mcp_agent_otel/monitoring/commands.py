@@ -136,9 +136,13 @@ def _write(path: str, text: str) -> None:
 
 
 def _record(
-    report: ProfileReport, aggregator: SpanAggregator, store: str | None, url: str | None
+    report: ProfileReport,
+    aggregator: SpanAggregator,
+    store: str | None,
+    url: str | None,
+    only_stages: bool,
 ) -> bool:
-    spans = aggregator.take_kept()
+    spans = recording.select_spans(aggregator.take_kept(), only_stages=only_stages)
     ok = True
     record_in: list[Callable[[], recording.RecordResult]] = []
     if store is not None:
@@ -163,6 +167,12 @@ def _record(
         )
         for message in result.messages:
             _errors.print(f"  {message}", highlight=False)
+        if result.alerts:
+            _errors.print(
+                f"  {result.alerts} live regression alert(s) raised against the stored "
+                "baseline(s): see the analyzer's alerts (dashboard, GET /api/alerts)",
+                highlight=False,
+            )
     return ok
 
 
@@ -236,6 +246,15 @@ def _record(
     help="record the run's spans in a running analyzer (OTLP/HTTP), e.g. http://127.0.0.1:4418",
 )
 @click.option(
+    "--record",
+    "record_what",
+    type=click.Choice(["all", "stages"]),
+    default="all",
+    show_default=True,
+    help="which spans --store/--to-analyzer record: all, or the workflow and its four stage "
+    "spans only (every operation then has a sample per run, which the CI gate needs to decide)",
+)
+@click.option(
     "--version",
     "version_option",
     metavar="V",
@@ -256,6 +275,7 @@ def profile_command(
     markdown_file: str | None,
     store_path: str | None,
     analyzer_url: str | None,
+    record_what: str,
     version_option: str | None,
 ) -> None:
     """Profile a workload through the real pipeline and report it from its spans.
@@ -350,5 +370,8 @@ def profile_command(
         _write(json_file, json.dumps(report.to_dict(), indent=2) + "\n")
     if markdown_file:
         _write(markdown_file, report_render.markdown(report))
-    if (store_path or analyzer_url) and not _record(report, aggregator, store_path, analyzer_url):
+    recorded = store_path or analyzer_url
+    if recorded and not _record(
+        report, aggregator, store_path, analyzer_url, only_stages=record_what == "stages"
+    ):
         sys.exit(1)

@@ -28,13 +28,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.sdk.trace import ReadableSpan
 
+from mcp_agent_otel.analyzer import ingest
 from mcp_agent_otel.analyzer.client import AnalyzerClient, ClientError
 from mcp_agent_otel.analyzer.config import AnalyzerConfigError, config_from_env
 from mcp_agent_otel.analyzer.runtime import Analyzer
 from mcp_agent_otel.analyzer.store import StoreError
 from mcp_agent_otel.tracing import semconv
 
-SPANS_PER_REQUEST = 2000  # keeps each request far below the receiver's body limit
+SPANS_PER_REQUEST = 2000
+STAGE_NAMES = frozenset(
+    (semconv.SPAN_WORKFLOW, *semconv.STAGE_SPANS)
+)  # keeps each request far below the receiver's body limit
 TIMEOUT_S = 30.0
 
 
@@ -50,6 +54,14 @@ class RecordResult:
     accepted: int
     rejected: int
     messages: tuple[str, ...] = ()
+    alerts: int = 0  # live-detector alerts the spans raised against stored baselines
+
+
+def select_spans(spans: Sequence[ReadableSpan], *, only_stages: bool) -> list[ReadableSpan]:
+    """All spans, or only the workflow span and its four stage spans."""
+    if not only_stages:
+        return list(spans)
+    return [s for s in spans if s.name in STAGE_NAMES]
 
 
 def set_resource_attribute(request: ExportTraceServiceRequest, key: str, value: str) -> None:
@@ -77,7 +89,9 @@ def record_in_store(
 ) -> RecordResult:
     """Ingest the spans into the analyzer store at ``db_path`` (created if missing)."""
     try:
-        analyzer = Analyzer(config_from_env(db_path=db_path), background=False)
+        # No alert sink: alerts the live detectors raise are stored (the dashboard and
+        # /api/alerts show them) and counted here, not logged into the profiler's output.
+        analyzer = Analyzer(config_from_env(db_path=db_path), background=False, sinks=[])
     except (AnalyzerConfigError, StoreError, OSError) as exc:
         raise RecordingError(f"cannot open the analyzer store {db_path}: {exc}") from None
     accepted = rejected = 0
@@ -89,13 +103,14 @@ def record_in_store(
             rejected += result.rejected
             if result.message:
                 messages.append(result.message)
+        alerts = analyzer.ingestor.live_counters()[ingest.ALERTS]
     finally:
         try:
             analyzer.close()
         except Exception as exc:  # the flush failed: say so, nothing was stored
             raise RecordingError(f"cannot write to the analyzer store {db_path}: {exc}") from None
     return RecordResult(
-        f"store {db_path}", version, len(spans), accepted, rejected, tuple(messages)
+        f"store {db_path}", version, len(spans), accepted, rejected, tuple(messages), alerts
     )
 
 

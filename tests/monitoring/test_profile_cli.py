@@ -209,3 +209,43 @@ def test_spans_refused_after_the_run_exit_1_and_keep_the_report(
     assert json.loads(out.read_text())["workflows"] == 3
     assert semconv.SPAN_EXECUTE in result.output  # the table was printed
     assert stored == 0
+
+
+def test_record_stages_and_live_alerts_against_a_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spans: InMemorySpanExporter
+) -> None:
+    """--record stages keeps the workflow and its four stages; a recorded candidate that is
+    much slower than a stored baseline raises the analyzer's live alerts, which are stored
+    and counted (not dumped into the profiler's output)."""
+    db = tmp_path / "a.db"
+    runner = CliRunner()
+    common = [
+        "profile",
+        "simple",
+        "-n",
+        "40",
+        "--memory-runs",
+        "0",
+        "--store",
+        str(db),
+        "--record",
+        "stages",
+    ]
+    base = runner.invoke(main, [*common, "--version", "a"])
+    assert base.exit_code == 0, base.output
+    assert "recorded 200 span(s)" in base.output  # 5 spans x 40 workflows
+    created = runner.invoke(
+        main, ["analyzer", "baseline", "create", "main", "--version", "a", "--db", str(db)]
+    )
+    assert created.exit_code == 0, created.output
+    assert "5 operation(s), 200 span(s)" in created.output
+
+    monkeypatch.setenv(semconv.ENV_FAULT_SLOWDOWN, f"{semconv.SPAN_EXECUTE}=3")
+    slow = runner.invoke(main, [*common, "--version", "b"])
+    assert slow.exit_code == 0, slow.output
+    assert "TEST-ONLY fault" in slow.output
+    assert "live regression alert(s) raised against the stored baseline(s)" in slow.output
+    assert '"event":' not in slow.output  # alerts are not logged as JSON lines here
+    with Analyzer(AnalyzerConfig(db_path=db), background=False) as analyzer:
+        alerts = analyzer.recent_alerts()
+    assert any(a.name == semconv.SPAN_EXECUTE and a.version == "b" for a in alerts)
