@@ -16,6 +16,11 @@ from mcp_agent_otel.monitoring.baseline_profiler import STAGE_ORDER, ProfileRepo
 from mcp_agent_otel.monitoring.span_stats import OperationStats
 from mcp_agent_otel.tracing import semconv
 
+SHARE_NOTE = (
+    "self-time: span duration minus its children's; share: of the summed workflow time "
+    "(overlapping spans, such as parallel steps, can add up to more than 100%)"
+)
+
 
 def ms(value: float | None) -> str:
     """Milliseconds with 3 significant figures (at least 2 decimals below 1 ms)."""
@@ -101,7 +106,13 @@ def terminal(report: ProfileReport) -> RenderableType:
                 [*discover, *report.discovery.list_tools],
             )
         )
-    hot = Table(title="top bottlenecks by self-time", header_style="bold", title_justify="left")
+    hot = Table(
+        title="top bottlenecks by self-time",
+        caption=SHARE_NOTE,
+        header_style="bold",
+        title_justify="left",
+        caption_justify="left",
+    )
     for column in ("span", "self total ms", "share", "per workflow ms", "self p95 ms", "n"):
         hot.add_column(column, justify="left" if column == "span" else "right")
     for b in report.bottlenecks:
@@ -179,7 +190,7 @@ def markdown(report: ProfileReport) -> str:
         out += _md_table(
             ["span", *_LATENCY_COLUMNS], ([o.name, *_latency_cells(o)] for o in d.list_tools)
         )
-    out += ["", "## Top bottlenecks by self-time", ""]
+    out += ["", "## Top bottlenecks by self-time", "", SHARE_NOTE + ".", ""]
     out += _md_table(
         ["span", "self total ms", "share", "per workflow ms", "self p95 ms", "n"],
         (
