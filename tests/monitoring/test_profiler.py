@@ -24,7 +24,7 @@ from mcp_agent_otel.monitoring.baseline_profiler import (
     profile_agent,
     run_profile,
 )
-from mcp_agent_otel.monitoring.fault_injection import Slowdown
+from mcp_agent_otel.monitoring.fault_injection import SLOWABLE_STAGES, Slowdown
 from mcp_agent_otel.monitoring.span_aggregator import SpanAggregator
 from mcp_agent_otel.monitoring.span_stats import exact_quantile
 from mcp_agent_otel.tracing import semconv
@@ -214,3 +214,36 @@ def test_an_idle_aggregator_ignores_spans(spans: InMemorySpanExporter) -> None:
         pass
     assert aggregator.accumulator.workflows == 0
     assert not aggregator.kept
+
+
+async def test_every_slowable_stage_can_be_slowed_and_only_that_one(
+    spans: InMemorySpanExporter,
+) -> None:
+    aggregator = _aggregator()
+    tasks = SIMPLE_TASKS[:1]
+    async with MetaCoordinator.from_config(demo_servers_config()) as agent:
+        plain = ProfileSettings("p", tasks, runs=6, warmup=2, memory_runs=0, rediscover=True)
+        await profile_agent(agent, plain, aggregator)
+        unslowed = aggregator.take_kept()
+        for stage in SLOWABLE_STAGES:
+            settings = ProfileSettings(
+                "p",
+                tasks,
+                runs=6,
+                warmup=0,
+                memory_runs=0,
+                rediscover=True,
+                slowdowns=(Slowdown(stage, 5.0),),
+            )
+            await profile_agent(agent, settings, aggregator)
+            kept = aggregator.take_kept()
+            marked = {s.name for s in kept if semconv.FAULT_SLOWDOWN in (s.attributes or {})}
+            assert marked == {stage}
+            assert sum(1 for s in kept if s.name == stage) == 6  # one span per stage: reused
+            slowed = sorted(_ms(s) for s in kept if s.name == stage)
+            before = sorted(_ms(s) for s in unslowed if s.name == stage)
+            assert slowed[3] >= 2.0 * before[3], (stage, slowed, before)
+        assert not {"run", "_execute"} & set(vars(agent))
+        assert "analyze" not in vars(agent.analyzer)
+        assert "decide" not in vars(agent.engine)
+        assert "discover" not in vars(agent.discovery)
