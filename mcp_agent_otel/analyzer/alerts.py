@@ -116,6 +116,10 @@ class WebhookSink:
         self._thread.start()
 
     def send(self, alert: Alert) -> None:
+        if self._stop.is_set():  # closed: nobody would deliver it
+            with self._lock:
+                self.stats.dropped += 1
+            return
         body = json.dumps({"event": WEBHOOK_EVENT, "alert": alert.to_dict()}).encode()
         try:
             self._queue.put_nowait(body)
@@ -170,6 +174,15 @@ class WebhookSink:
         while not self._queue.empty() and time.monotonic() < deadline:
             time.sleep(0.01)
         self._stop.set()
+        # Give up what is still queued, so that the stop marker always finds room: with a full
+        # queue it could not be put, and the worker would wait in get() forever.
+        given_up = 0
+        with contextlib.suppress(queue.Empty):
+            while True:
+                if self._queue.get_nowait() is not _STOP:
+                    given_up += 1
+        with self._lock:
+            self.stats.failed += given_up
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(_STOP)
         self._thread.join(max(deadline - time.monotonic(), 0.05))

@@ -94,6 +94,29 @@ def test_a_hanging_webhook_never_blocks_the_sender() -> None:
     assert elapsed < 5.0, f"send() blocked for {elapsed:.1f}s on a hanging webhook"
 
 
+def test_closing_with_a_full_queue_stops_the_worker() -> None:
+    """The worker is stuck on a hanging receiver and the queue is full when the sink closes:
+    the queued alerts are given up (counted as failed) and, once the receiver lets go, the
+    worker thread ends instead of waiting for more alerts forever."""
+    with WebhookReceiver(hang=True) as receiver:
+        sink = WebhookSink(receiver.url, timeout=30.0, queue_size=3)
+        sink.send(ALERT)
+        _wait(lambda: receiver.attempts == 1)  # in flight, hanging
+        for _ in range(5):
+            sink.send(ALERT)  # three queued, two dropped
+        sink.close(timeout=0.2)
+        sink.send(ALERT)  # after close: dropped, never queued
+    sink._thread.join(10.0)
+    assert not sink._thread.is_alive()
+    assert sink.stats.to_dict() == {
+        "queued": 4,
+        "delivered": 0,
+        "failed": 4,
+        "dropped": 3,
+        "attempts": 1,
+    }
+
+
 def test_a_hanging_webhook_does_not_slow_ingest(tmp_path: Path) -> None:
     """Alerts raised on the ingest path go to a webhook that never answers; ingest goes on at
     its own pace (the same work with and without the webhook, measured in the same run)."""
