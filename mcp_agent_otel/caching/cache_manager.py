@@ -323,8 +323,9 @@ class _Store:
             self.cache._sql("CREATE INDEX IF NOT EXISTS Cache_access_time ON Cache (access_time)")
         # Parsed rows by their stored bytes: equal bytes, equal entry; saves re-parsing on hits.
         self._parsed: dict[bytes, StoredEntry] = {}
-        self._state_raw: Any = None
-        self._state: GenerationState | None = None
+        # The last state row read, as one (stored bytes, parsed state) pair: threads share this
+        # store, so the pair is replaced in one assignment and never read half-updated.
+        self._state_memo: tuple[bytes, GenerationState] | None = None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -353,10 +354,12 @@ class _Store:
         if found is None:
             return None
         _, _, mode, filename, value = found
-        if mode == MODE_RAW and type(value) is bytes and value == self._state_raw:
-            return self._state
+        memo = self._state_memo
+        if memo is not None and mode == MODE_RAW and value == memo[0]:
+            return memo[1]
         state = GenerationState.from_dict(self.cache.disk.fetch(mode, filename, value, False))
-        self._state_raw, self._state = value, state
+        if mode == MODE_RAW and type(value) is bytes:
+            self._state_memo = (value, state)
         return state
 
     def touch(self, key: str, now: float) -> None:
