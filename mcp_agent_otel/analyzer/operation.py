@@ -19,14 +19,5 @@ class OperationKey(Model):
         """``service :: span name`` (span names may contain spaces and slashes)."""
         return f"{self.service}{SEPARATOR}{self.name}"
 
-    @classmethod
-    def from_label(cls, label: str) -> OperationKey:
-        service, sep, name = label.partition(SEPARATOR)
-        if not sep:
-            raise ValueError(
-                f"{label!r} is not an operation label; write it as 'service{SEPARATOR}span name'"
-            )
-        return cls(service, name)
-
     def __str__(self) -> str:
         return self.label

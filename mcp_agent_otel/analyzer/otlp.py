@@ -191,10 +191,6 @@ class Rejections:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def add(self, other: Rejections) -> None:
-        self.counts.update(other.counts)
-        self.warnings.update(other.warnings)
-
     def message(self, limits: str = "") -> str:
         """The partial-success ``error_message``: empty when there is nothing to say."""
         parts = []

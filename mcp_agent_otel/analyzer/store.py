@@ -282,13 +282,6 @@ class Store:
             rows = conn.execute("SELECT id, service, name FROM operations ORDER BY id").fetchall()
         return {int(i): OperationKey(s, n) for i, s, n in rows}
 
-    def operation_id(self, key: OperationKey) -> int | None:
-        with self._read() as conn:
-            row = conn.execute(
-                "SELECT id FROM operations WHERE service = ? AND name = ?", (key.service, key.name)
-            ).fetchone()
-        return int(row[0]) if row else None
-
     # --- the write-behind flush --------------------------------------------------------------
     def apply(self, batch: FlushBatch) -> None:
         """Merge a batch into the stored aggregates: all of it or (on error) none of it."""
