@@ -224,6 +224,7 @@ class ToolDiscovery:
         self._failures: dict[str, tuple[float, str]] = {}  # server -> (monotonic time, why)
         self._retry_after_s = retry_after_s
         self._relist_tasks: set[asyncio.Task[None]] = set()
+        self._owners: set[asyncio.Task[None]] = set()  # the tasks that own a client context
         self._lock = asyncio.Lock()
 
     # -- public API ---------------------------------------------------------------------------
@@ -264,8 +265,9 @@ class ToolDiscovery:
         for task in list(self._relist_tasks):
             task.cancel()
         for conn in self._connections.values():
-            conn.closing.set()
-        tasks = [c.task for c in self._connections.values() if c.task is not None]
+            _stop(conn)
+        # Dropped connections too: a server that never finished starting may still be owned.
+        tasks = list(self._owners)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._connections.clear()
@@ -317,7 +319,7 @@ class ToolDiscovery:
 
     def _drop(self, conn: _Connection, exc: BaseException) -> None:
         conn.error = conn.error or exc
-        conn.closing.set()
+        _stop(conn)
         if self._connections.get(conn.spec.name) is conn:
             del self._connections[conn.spec.name]
 
@@ -376,6 +378,9 @@ class ToolDiscovery:
         self._connections[spec.name] = conn
         # The client context must be entered and exited by one task: it owns the connection.
         conn.task = asyncio.create_task(self._own_connection(conn), name=f"mcp:{spec.name}")
+        self._owners.add(conn.task)
+        conn.task.add_done_callback(self._owners.discard)
+        conn.task.add_done_callback(lambda _: conn.ready.set())  # even if cancelled unstarted
         await conn.ready.wait()
         if conn.error is not None:
             raise conn.error
@@ -469,6 +474,14 @@ class ToolDiscovery:
                     listener(old, new)
                 except Exception:
                     _log.exception("environment-change listener %r failed", listener)
+
+
+def _stop(conn: _Connection) -> None:
+    """End the task that owns ``conn``: it closes the session once ``closing`` is set, but a
+    server still starting (or hung before answering ``initialize``) must be cancelled."""
+    conn.closing.set()
+    if not conn.ready.is_set() and conn.task is not None:
+        conn.task.cancel()
 
 
 def _describe(exc: BaseException | None, *, timeout_s: float | None = None) -> str:

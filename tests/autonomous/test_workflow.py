@@ -8,6 +8,7 @@ their stdin), so the cross-process parent/child link is checked on real exported
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -344,6 +345,50 @@ async def test_a_server_that_cannot_start_is_reported_and_the_others_work(
     (event,) = ghost.span.events
     assert event.name == semconv.EVENT_SERVER_FAILED
     assert "command not found" in str((event.attributes or {})["exception.message"])
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_a_server_that_hangs_at_start_is_reported_and_its_process_ended(
+    tmp_path: Path,
+) -> None:
+    """A server that never answers ``initialize``: each failed attempt's process is ended at
+    once (not left running until the session closes), and retries do not pile them up."""
+    import asyncio
+
+    pids = tmp_path / "pids"
+    hang = "import os, sys, time; open(sys.argv[1], 'a').write(f'{os.getpid()}\\n'); time.sleep(60)"
+    config = {
+        "mcpServers": {
+            "hung": {
+                "command": sys.executable,
+                "args": ["-I", "-S", "-c", hang, str(pids)],
+                "timeout": 1,
+            },
+        }
+    }
+    discovery = ToolDiscovery(
+        parse_servers_config(config),
+        environ={"MCP_AGENT_OTEL_HOME": str(tmp_path)},
+        retry_after_s=0,
+    )
+    async with discovery:
+        for _ in range(2):  # the second discovery retries the failed server
+            assert await discovery.discover() == ()
+            assert discovery.server_failure("hung") == "no answer within 1 s"
+        started = [int(line) for line in pids.read_text().split()]
+        assert len(started) == 2
+        for _ in range(100):  # ending a process is asynchronous
+            if not any(_running(pid) for pid in started):
+                break
+            await asyncio.sleep(0.05)
+        assert [pid for pid in started if _running(pid)] == []
 
 
 @pytest.mark.parametrize(
