@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -34,15 +33,6 @@ class CacheLevel(enum.IntEnum):
 
 
 Normalizer = Callable[[str], str]
-
-
-def normalize_whitespace(text: str) -> str:
-    """Unicode NFC, runs of whitespace collapsed to one space, ends stripped.
-
-    The fallback normaliser, used when the analyzer offers none. It only identifies texts
-    whose analyses are equal for an analyzer that tokenises on whitespace.
-    """
-    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def task_digest(normalized_task: str) -> str:
@@ -92,7 +82,6 @@ __all__ = [
     "Normalizer",
     "entry_key",
     "key_version",
-    "normalize_whitespace",
     "short_key",
     "structure_digest",
     "task_digest",

@@ -44,9 +44,13 @@ from diskcache.core import DBNAME, MODE_PICKLE, MODE_RAW
 from opentelemetry import metrics, trace
 from opentelemetry.util.types import AttributeValue
 
-from mcp_agent_otel._version import __version__
 from mcp_agent_otel.autonomous.errors import AgentError
 from mcp_agent_otel.autonomous.models import TaskAnalysis
+from mcp_agent_otel.autonomous.task_analyzer import (
+    ANALYZER_VERSION,
+    normalize_task,
+    structural_signature,
+)
 from mcp_agent_otel.caching.cache_keys import (
     META_KEY,
     CacheLevel,
@@ -54,7 +58,6 @@ from mcp_agent_otel.caching.cache_keys import (
     Normalizer,
     entry_key,
     key_version,
-    normalize_whitespace,
     short_key,
     task_digest,
 )
@@ -557,25 +560,6 @@ class WarmReport:
     evicted: int
 
 
-def _default_normalizer() -> Normalizer:
-    try:  # the analyzer's own normaliser: texts it identifies have equal analyses
-        from mcp_agent_otel.autonomous import task_analyzer
-
-        normalize: Normalizer = task_analyzer.normalize_task
-        return normalize
-    except (ImportError, AttributeError):
-        return normalize_whitespace
-
-
-def _default_analyzer_version() -> str:
-    try:
-        from mcp_agent_otel.autonomous import task_analyzer
-
-        return str(getattr(task_analyzer, "ANALYZER_VERSION", __version__))
-    except ImportError:
-        return __version__
-
-
 class CacheUnavailableError(AgentError):
     """A manual cache operation (clear, warm, stats) could not use the store; says why."""
 
@@ -599,8 +583,9 @@ class AnalysisCache:
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self.settings = settings or settings_from_env()
-        self._normalize = normalize or _default_normalizer()
-        self.version = key_version(analyzer_version or _default_analyzer_version())
+        # The analyzer's own normaliser: texts it identifies have equal analyses.
+        self._normalize = normalize or normalize_task
+        self.version = key_version(analyzer_version or ANALYZER_VERSION)
         self._clock = clock
         self.metrics = CacheMetrics(meter_provider)
         self._lock = threading.RLock()
@@ -1269,8 +1254,6 @@ _PATTERN_MEMBERS: Final = 8  # tasks remembered per shape for the similarity loo
 
 def decomposition_pattern(analysis: TaskAnalysis) -> dict[str, Any]:
     """Level 2's value: the part of an analysis that its structure decides."""
-    from mcp_agent_otel.autonomous.task_analyzer import structural_signature
-
     return {
         "task_type": analysis.task_type.value,
         "complexity": analysis.complexity.value,
