@@ -18,7 +18,11 @@ from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
 from mcp_agent_otel.analyzer import otlp, reservoir
 from mcp_agent_otel.analyzer.aggregates import aggregate_groups
@@ -49,6 +53,15 @@ class IngestResult:
     accepted: int
     rejected: int
     message: str  # the OTLP partial-success error_message ("" when all is well)
+
+    def response(self) -> ExportTraceServiceResponse:
+        """The OTLP answer: ``partial_success`` only when spans were rejected or warned about."""
+        response = ExportTraceServiceResponse()
+        if self.rejected or self.message:
+            response.partial_success.CopyFrom(
+                ExportTracePartialSuccess(rejected_spans=self.rejected, error_message=self.message)
+            )
+        return response
 
 
 class Ingestor:

@@ -15,10 +15,7 @@ from typing import Any
 
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from mcp_agent_otel.analyzer import otlp
 from mcp_agent_otel.analyzer.auth import FORBIDDEN_MESSAGE, TokenCheck
@@ -48,15 +45,7 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
         except otlp.OtlpDecodeError as exc:
             self.ingestor.count_invalid_request("malformed protobuf")
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        result = self.ingestor.ingest(message, request)
-        response = ExportTraceServiceResponse()
-        if result.rejected or result.message:
-            response.partial_success.CopyFrom(
-                ExportTracePartialSuccess(
-                    rejected_spans=result.rejected, error_message=result.message
-                )
-            )
-        return response
+        return self.ingestor.ingest(message, request).response()
 
 
 def _raw(data: bytes) -> bytes:

@@ -17,10 +17,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess,
-    ExportTraceServiceResponse,
-)
 
 from mcp_agent_otel.analyzer import otlp
 from mcp_agent_otel.analyzer.auth import FORBIDDEN_MESSAGE, TokenCheck
@@ -95,11 +91,7 @@ def decode_body(body: bytes, content_encoding: str | None, max_decompressed: int
 
 
 def response_body(result: IngestResult, kind: str) -> bytes:
-    response = ExportTraceServiceResponse()
-    if result.rejected or result.message:
-        response.partial_success.CopyFrom(
-            ExportTracePartialSuccess(rejected_spans=result.rejected, error_message=result.message)
-        )
+    response = result.response()
     if kind == "json":
         return json.dumps(json_format.MessageToDict(response)).encode()
     return response.SerializeToString()
