@@ -21,17 +21,18 @@ Faults (a corrupt or truncated database, a read-only or full directory, a lock h
 another process past ``lock_timeout_s``) never fail an analysis: it is computed and returned,
 the span says ``mcp_agent.cache.result=error``, one warning says what happened, and the cache
 recovers (a corrupt database is moved aside, never deleted, and a fresh one created).
+
+This module is the policy; its parts live beside it: ``cache_settings`` (the
+``MCP_AGENT_OTEL_CACHE*`` settings), ``cache_store`` (the JSON-only diskcache store, its SQL
+and fault classification), ``cache_keys``, ``invalidation_strategies``, ``task_similarity``
+and ``cache_metrics``. The names tests and commands use are re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import json
 import logging
-import math
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -39,8 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import diskcache
-from diskcache.core import DBNAME, MODE_PICKLE, MODE_RAW
+from diskcache.core import DBNAME
 from opentelemetry import metrics, trace
 from opentelemetry.util.types import AttributeValue
 
@@ -52,7 +52,6 @@ from mcp_agent_otel.autonomous.task_analyzer import (
     structural_signature,
 )
 from mcp_agent_otel.caching.cache_keys import (
-    META_KEY,
     CacheLevel,
     KeyContext,
     Normalizer,
@@ -62,8 +61,26 @@ from mcp_agent_otel.caching.cache_keys import (
     task_digest,
 )
 from mcp_agent_otel.caching.cache_metrics import CacheMetrics
+from mcp_agent_otel.caching.cache_settings import (
+    DEFAULT_MAX_ENTRIES,
+    DEFAULT_TTL_S,
+    CacheConfigError,
+    CacheSettings,
+    settings_from_env,
+)
+from mcp_agent_otel.caching.cache_store import (
+    FAULT_TEXT,
+    JsonOnlyDisk,
+    Row,
+    Store,
+    UnsafeRowError,
+    classify_fault,
+    diagnose,
+    directory_bytes,
+    preflight,
+    remember,
+)
 from mcp_agent_otel.caching.invalidation_strategies import (
-    DEFAULT_MIN_CONFIDENCE,
     BadEntryError,
     CacheResult,
     EntryKind,
@@ -78,137 +95,12 @@ from mcp_agent_otel.caching.invalidation_strategies import (
 )
 from mcp_agent_otel.caching.task_similarity import similarity, task_shape
 from mcp_agent_otel.tracing import semconv, spans
-from mcp_agent_otel.tracing.setup import home_dir
 
 _log = logging.getLogger(__name__)
 
-DEFAULT_TTL_S: Final = 300.0
-DEFAULT_MAX_ENTRIES: Final = 1000
-MIN_SIMILARITY: Final = 0.85  # a similarity threshold below this is refused as unsafe
-DEFAULT_LOCK_TIMEOUT_S: Final = 0.25
-DEFAULT_TOUCH_INTERVAL_S: Final = 1.0
-DEFAULT_RETRY_AFTER_S: Final = 2.0
 MAX_TASK_CHARS: Final = 16_384  # longer tasks are analysed but not cached (bypass)
-_INLINE_BYTES: Final = 1 << 20  # every value stays inside SQLite: no value files to leak
-_DIR_MODE: Final = 0o700
 
 Compute = Callable[[str], TaskAnalysis]
-
-
-class CacheConfigError(AgentError, ValueError):
-    """A cache setting that cannot be used; the message names the variable and what to use."""
-
-
-class UnsafeRowError(BadEntryError):
-    """A row stored as a pickle: refused, never loaded (CVE-2025-69872)."""
-
-
-# --- settings -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CacheSettings:
-    """Everything configurable about the cache; ``settings_from_env`` reads it from the env."""
-
-    directory: Path
-    enabled: bool = True
-    ttl_s: float = DEFAULT_TTL_S
-    max_entries: int = DEFAULT_MAX_ENTRIES
-    similarity: float | None = None
-    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
-    touch_interval_s: float = DEFAULT_TOUCH_INTERVAL_S
-    retry_after_s: float = DEFAULT_RETRY_AFTER_S
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
-
-    def __post_init__(self) -> None:
-        checks: list[tuple[bool, str]] = [
-            (math.isfinite(self.ttl_s) and self.ttl_s > 0, f"ttl_s={self.ttl_s!r}: use > 0"),
-            (self.max_entries >= 1, f"max_entries={self.max_entries!r}: use >= 1"),
-            (
-                self.lock_timeout_s >= 0 and math.isfinite(self.lock_timeout_s),
-                f"lock_timeout_s={self.lock_timeout_s!r}: use >= 0",
-            ),
-            (self.touch_interval_s >= 0, f"touch_interval_s={self.touch_interval_s!r}: use >= 0"),
-            (self.retry_after_s >= 0, f"retry_after_s={self.retry_after_s!r}: use >= 0"),
-            (
-                self.similarity is None or MIN_SIMILARITY <= self.similarity <= 1.0,
-                f"similarity={self.similarity!r}: use None (off) or a threshold in "
-                f"[{MIN_SIMILARITY}, 1]",
-            ),
-        ]
-        for ok, problem in checks:
-            if not ok:
-                raise CacheConfigError(f"invalid cache setting {problem}")
-
-
-_ON: Final = frozenset({"on", "1", "true", "yes"})
-_OFF: Final = frozenset({"off", "0", "false", "no"})
-
-
-def _env_number(environ: Mapping[str, str], name: str, default: float, accepted: str) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise CacheConfigError(f"{name}={raw!r} is not valid: use {accepted}")
-    return value
-
-
-def settings_from_env(environ: Mapping[str, str] | None = None) -> CacheSettings:
-    """Read the ``MCP_AGENT_OTEL_CACHE*`` variables; a bad value raises ``CacheConfigError``.
-
-    - ``MCP_AGENT_OTEL_CACHE``: ``on`` (default) or ``off``.
-    - ``MCP_AGENT_OTEL_CACHE_DIR``: default ``$MCP_AGENT_OTEL_HOME/cache``.
-    - ``MCP_AGENT_OTEL_CACHE_TTL``: seconds an entry lives (default 300).
-    - ``MCP_AGENT_OTEL_CACHE_MAX_ENTRIES``: the entry bound (default 1000).
-    - ``MCP_AGENT_OTEL_CACHE_SIMILARITY``: ``off`` (default) or a threshold in [0.85, 1].
-    """
-    env = os.environ if environ is None else environ
-    flag = env.get(semconv.ENV_CACHE, "").strip().lower() or "on"
-    if flag not in _ON | _OFF:
-        raise CacheConfigError(
-            f"{semconv.ENV_CACHE}={env.get(semconv.ENV_CACHE)!r} is not valid: use 'on' or 'off'"
-        )
-    raw_dir = env.get(semconv.ENV_CACHE_DIR, "").strip()
-    directory = Path(raw_dir).expanduser() if raw_dir else home_dir(env) / "cache"
-    if directory.exists() and not directory.is_dir():
-        raise CacheConfigError(
-            f"{semconv.ENV_CACHE_DIR}={str(directory)!r} is not a directory: point it at a "
-            "directory (it is created if missing)"
-        )
-    ttl = _env_number(env, semconv.ENV_CACHE_TTL, DEFAULT_TTL_S, "a positive number of seconds")
-    raw_max = env.get(semconv.ENV_CACHE_MAX_ENTRIES, "").strip()
-    max_entries = DEFAULT_MAX_ENTRIES
-    if raw_max:
-        if not raw_max.isdigit() or int(raw_max) < 1:
-            raise CacheConfigError(
-                f"{semconv.ENV_CACHE_MAX_ENTRIES}={raw_max!r} is not valid: use a whole number "
-                "of entries >= 1 (default 1000)"
-            )
-        max_entries = int(raw_max)
-    raw_sim = env.get(semconv.ENV_CACHE_SIMILARITY, "").strip().lower()
-    similarity: float | None = None
-    if raw_sim and raw_sim not in _OFF:
-        try:
-            similarity = float(raw_sim)
-        except ValueError:
-            similarity = math.nan
-        if not (MIN_SIMILARITY <= similarity <= 1.0):
-            raise CacheConfigError(
-                f"{semconv.ENV_CACHE_SIMILARITY}={env.get(semconv.ENV_CACHE_SIMILARITY)!r} is "
-                f"not valid: use 'off' (default) or a threshold between {MIN_SIMILARITY} and 1.0"
-            )
-    return CacheSettings(
-        directory=directory,
-        enabled=flag in _ON,
-        ttl_s=ttl,
-        max_entries=max_entries,
-        similarity=similarity,
-    )
 
 
 def cache_from_env(environ: Mapping[str, str] | None = None) -> AnalysisCache | None:
@@ -218,302 +110,6 @@ def cache_from_env(environ: Mapping[str, str] | None = None) -> AnalysisCache | 
     """
     settings = settings_from_env(environ)
     return AnalysisCache(settings) if settings.enabled else None
-
-
-# --- storage --------------------------------------------------------------------------------
-
-
-class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
-    """diskcache serialisation restricted to JSON: pickled keys or values are refused.
-
-    diskcache's default ``Disk`` unpickles whatever a row holds (CVE-2025-69872); a row
-    planted by anyone who can write the directory would run code on the next read. Here a
-    pickled row raises ``UnsafeRowError`` before any byte of it is interpreted.
-    """
-
-    def put(self, key: Any) -> tuple[Any, bool]:
-        if type(key) is not str:
-            raise TypeError(f"cache keys are strings, got {type(key).__name__}")
-        db_key, raw = super().put(key)
-        return db_key, bool(raw)
-
-    def get(self, key: Any, raw: bool) -> Any:
-        if not raw:
-            raise UnsafeRowError("refused to unpickle a cache key (pickled rows are not loaded)")
-        return super().get(key, raw)
-
-    def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> Any:
-        if read or not isinstance(value, dict):
-            raise TypeError("the analysis cache stores JSON objects only")
-        data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return super().store(data, False, key=key)
-
-    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
-        if mode == MODE_PICKLE:
-            raise UnsafeRowError(
-                "refused to unpickle a cache row: the cache directory holds data this program "
-                "never writes (tampering?); the row is treated as a miss and replaced"
-            )
-        data = super().fetch(mode, filename, value, read)
-        return decode_json(data)
-
-
-def decode_json(data: Any) -> Any:
-    if isinstance(data, bytes | bytearray | memoryview):
-        try:
-            data = bytes(data).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BadEntryError(f"a cache row is not UTF-8 JSON ({exc})") from None
-    if not isinstance(data, str):
-        raise BadEntryError(f"a cache row holds a {type(data).__name__}, not JSON")
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise BadEntryError(f"a cache row is not valid JSON ({exc})") from None
-
-
-_SELECT_ROW: Final = (
-    "SELECT access_time, access_count, mode, filename, value FROM Cache WHERE key = ? AND raw = 1"
-)
-_TOUCH: Final = (
-    "UPDATE Cache SET access_time = ?, access_count = access_count + 1 WHERE key = ? AND raw = 1"
-)
-
-
-@dataclass(frozen=True)
-class Row:
-    entry: StoredEntry
-    access_time: float
-    access_count: int
-    raw: bytes | None = None  # the stored bytes, when inline: a key for decoded values
-
-
-_MEMO_SIZE: Final = 1024
-
-
-def _remember(memo: dict[bytes, Any], raw: bytes, value: Any) -> None:
-    if len(memo) >= _MEMO_SIZE:
-        memo.clear()
-    memo[raw] = value
-
-
-class _Store:
-    """One open ``diskcache.Cache`` plus the few statements diskcache has no API for.
-
-    Count-bounded LRU eviction and the throttled touch are SQL over diskcache's own ``Cache``
-    table (its columns ``access_time`` and ``access_count`` are unused under the ``none``
-    eviction policy), run on diskcache's connection and inside its transactions.
-    """
-
-    def __init__(self, directory: Path, lock_timeout_s: float) -> None:
-        self.directory = directory
-        _prepare_directory(directory)
-        db = directory / DBNAME
-        if db.exists():
-            _preflight(db, lock_timeout_s)
-        self.cache = diskcache.Cache(
-            str(directory),
-            timeout=lock_timeout_s,
-            disk=JsonOnlyDisk,
-            eviction_policy="none",
-            size_limit=2**62,
-            cull_limit=10,
-            statistics=0,
-            tag_index=0,
-            disk_min_file_size=_INLINE_BYTES,
-        )
-        with self.cache.transact():
-            self.cache._sql("CREATE INDEX IF NOT EXISTS Cache_access_time ON Cache (access_time)")
-        # Parsed rows by their stored bytes: equal bytes, equal entry; saves re-parsing on hits.
-        self._parsed: dict[bytes, StoredEntry] = {}
-        # The last state row read, as one (stored bytes, parsed state) pair: threads share this
-        # store, so the pair is replaced in one assignment and never read half-updated.
-        self._state_memo: tuple[bytes, GenerationState] | None = None
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.cache.close()
-
-    # -- reads (no transaction) --
-
-    def row(self, key: str) -> Row | None:
-        found = self.cache._sql(_SELECT_ROW, (key,)).fetchone()
-        if found is None:
-            return None
-        access_time, access_count, mode, filename, value = found
-        raw: bytes | None = None
-        if mode == MODE_RAW and type(value) is bytes:
-            raw = value
-            entry = self._parsed.get(value)
-            if entry is None:
-                entry = StoredEntry.from_dict(decode_json(value))
-                _remember(self._parsed, value, entry)
-        else:  # anything else goes through the refusing Disk (pickles raise there)
-            entry = StoredEntry.from_dict(self.cache.disk.fetch(mode, filename, value, False))
-        return Row(entry, float(access_time or 0.0), int(access_count or 0), raw)
-
-    def state(self) -> GenerationState | None:
-        found = self.cache._sql(_SELECT_ROW, (META_KEY,)).fetchone()
-        if found is None:
-            return None
-        _, _, mode, filename, value = found
-        memo = self._state_memo
-        if memo is not None and mode == MODE_RAW and value == memo[0]:
-            return memo[1]
-        state = GenerationState.from_dict(self.cache.disk.fetch(mode, filename, value, False))
-        if mode == MODE_RAW and type(value) is bytes:
-            self._state_memo = (value, state)
-        return state
-
-    def touch(self, key: str, now: float) -> None:
-        self.cache._sql(_TOUCH, (now, key))
-
-    def entry_count(self) -> int:
-        (count,) = self.cache._sql(
-            "SELECT COUNT(*) FROM Cache WHERE key != ?", (META_KEY,)
-        ).fetchone()
-        return int(count)
-
-    def kinds(self) -> dict[str, int]:
-        rows = self.cache._sql(
-            "SELECT tag, COUNT(*) FROM Cache WHERE key != ? GROUP BY tag", (META_KEY,)
-        ).fetchall()
-        return {str(tag): int(n) for tag, n in rows}
-
-    # -- writes (inside ``transaction``) --
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self.cache.transact(retry=False):
-            yield
-
-    def put(self, key: str, entry: StoredEntry, ttl_s: float) -> None:
-        # diskcache culls a row 2 TTLs after it was written; until then a lookup reports it
-        # as "expired" rather than a plain miss.
-        self.cache.set(key, entry.to_dict(), expire=2 * ttl_s, tag=entry.kind.value)
-
-    def put_state(self, state: GenerationState) -> None:
-        self.cache.set(META_KEY, state.to_dict(), tag="meta")
-
-    def delete(self, key: str) -> bool:
-        return bool(self.cache.delete(key))
-
-    def evict_over(self, max_entries: int) -> int:
-        """Delete least-recently-used entries until at most ``max_entries`` remain."""
-        sql = self.cache._sql
-        # diskcache keeps the row count in Settings (triggers); the state row is not an entry.
-        ((excess,),) = sql(
-            "SELECT (SELECT value FROM Settings WHERE key = 'count')"
-            " - (SELECT COUNT(*) FROM Cache WHERE key = ?) - ?",
-            (META_KEY, max_entries),
-        ).fetchall()
-        if excess <= 0:
-            return 0
-        victims = sql(
-            "SELECT rowid, filename FROM Cache WHERE key != ? ORDER BY access_time LIMIT ?",
-            (META_KEY, excess),
-        ).fetchall()
-        sql(
-            "DELETE FROM Cache WHERE rowid IN (SELECT rowid FROM Cache WHERE key != ?"
-            " ORDER BY access_time LIMIT ?)",
-            (META_KEY, excess),
-        )
-        for _, filename in victims:
-            if filename:
-                self.cache.disk.remove(filename)
-        return len(victims)
-
-    def clear_entries(self) -> int:
-        """Delete every entry (not the state row)."""
-        sql = self.cache._sql
-        ((n,),) = sql("SELECT COUNT(*) FROM Cache WHERE key != ?", (META_KEY,)).fetchall()
-        sql("DELETE FROM Cache WHERE key != ?", (META_KEY,))
-        return int(n)
-
-
-def _prepare_directory(directory: Path) -> None:
-    """Create the cache directory with mode 0700, or tighten an existing one we own."""
-    directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-    st = directory.stat()
-    if st.st_mode & 0o777 != _DIR_MODE and st.st_uid == os.getuid():
-        with contextlib.suppress(OSError):  # a read-only directory stays as it is
-            directory.chmod(_DIR_MODE)
-
-
-def _preflight(db: Path, lock_timeout_s: float) -> None:
-    """Fail fast on a corrupt, locked or unreadable database.
-
-    diskcache's constructor writes its settings and retries a locked database for 60 s;
-    this check bounds that by ``lock_timeout_s`` and finds a corrupt file before it does.
-    """
-    con = sqlite3.connect(str(db), timeout=lock_timeout_s, isolation_level=None)
-    try:
-        (verdict_,) = con.execute("PRAGMA quick_check").fetchone()
-        if verdict_ != "ok":
-            raise sqlite3.DatabaseError(f"database disk image is malformed: {verdict_}")
-        con.execute("BEGIN IMMEDIATE")
-        con.execute("ROLLBACK")
-    finally:
-        con.close()
-
-
-# --- faults ---------------------------------------------------------------------------------
-
-
-_FAULT_TEXT: Final = {
-    "locked": "the cache database is locked by another process (waited {timeout:g} s)",
-    "corrupt": "the cache database is corrupt or truncated",
-    "read_only": "the cache directory is read-only",
-    "full": "the disk or the cache database is full",
-    "unsafe_row": "a cache row was refused (pickled data: possible tampering)",
-    "bad_entry": "a cache row is malformed",
-    "io": "the cache database could not be read or written",
-}
-
-
-def classify_fault(exc: BaseException) -> str:
-    """A storage failure's kind: locked, corrupt, read_only, full, unsafe_row, bad_entry, io."""
-    if isinstance(exc, UnsafeRowError):
-        return "unsafe_row"
-    if isinstance(exc, BadEntryError | TypeError | ValueError | KeyError):
-        return "bad_entry"
-    if isinstance(exc, diskcache.Timeout):
-        return "locked"
-    if isinstance(exc, sqlite3.Error):
-        text = str(exc).lower()
-        if "locked" in text or "busy" in text:
-            return "locked"
-        if "full" in text:
-            return "full"
-        if "readonly" in text or "read-only" in text or "read only" in text:
-            return "read_only"
-        if "malformed" in text or "not a database" in text or "corrupt" in text:
-            return "corrupt"
-        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-            return "corrupt"
-        return "io"
-    if isinstance(exc, OSError):
-        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            return "read_only"
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            return "full"
-        return "io"
-    return "io"
-
-
-def diagnose(kind: str, directory: Path) -> str:
-    """Sharpen a vague "io" fault (SQLite's "unable to open database file") from the directory."""
-    if kind != "io":
-        return kind
-    try:
-        fs = os.statvfs(directory if directory.exists() else directory.parent)
-    except OSError:
-        return kind
-    if fs.f_flag & os.ST_RDONLY or (directory.exists() and not os.access(directory, os.W_OK)):
-        return "read_only"
-    if fs.f_bavail == 0:
-        return "full"
-    return kind
 
 
 class _Fault(Exception):
@@ -589,7 +185,7 @@ class AnalysisCache:
         self._clock = clock
         self.metrics = CacheMetrics(meter_provider)
         self._lock = threading.RLock()
-        self._store: _Store | None = None
+        self._store: Store | None = None
         self._retry_open_at = 0.0
         self._last_open_fault = "io"
         self._writes_paused_until = 0.0
@@ -815,14 +411,14 @@ class AnalysisCache:
         try:
             yield
         except _Fault as fault:
-            text = _FAULT_TEXT.get(fault.kind, fault.kind).format(
+            text = FAULT_TEXT.get(fault.kind, fault.kind).format(
                 timeout=self.settings.lock_timeout_s
             )
             raise CacheUnavailableError(
                 f"analysis cache at {self.directory}: {text}; nothing was changed"
             ) from None
 
-    def _open(self) -> tuple[_Store, GenerationState]:
+    def _open(self) -> tuple[Store, GenerationState]:
         """The open store and its current state; raises ``_Fault`` (already warned about)."""
         store = self._store
         if store is None:
@@ -842,18 +438,18 @@ class AnalysisCache:
             state = self._init_state(store)
         return store, state
 
-    def _open_locked(self) -> _Store:
+    def _open_locked(self) -> Store:
         if time.monotonic() < self._retry_open_at:
             raise _Fault(self._last_open_fault)
         try:
-            store = _Store(self.directory, self.settings.lock_timeout_s)
+            store = Store(self.directory, self.settings.lock_timeout_s)
         except Exception as exc:
             kind = diagnose(classify_fault(exc), self.directory)
             if kind != "corrupt" or not self._quarantine():
                 self._open_failed(kind, exc)
                 raise _Fault(kind) from None
             try:
-                store = _Store(self.directory, self.settings.lock_timeout_s)
+                store = Store(self.directory, self.settings.lock_timeout_s)
             except Exception as exc2:
                 self._open_failed(classify_fault(exc2), exc2)
                 raise _Fault(classify_fault(exc2)) from None
@@ -869,7 +465,7 @@ class AnalysisCache:
         self._retry_open_at = time.monotonic() + self.settings.retry_after_s
         self._warn(kind, exc)
 
-    def _init_state(self, store: _Store) -> GenerationState:
+    def _init_state(self, store: Store) -> GenerationState:
         """Create the state row, or bump the generation if another version wrote the cache."""
         count = 0
         with self._guard(store), store.transaction():
@@ -889,7 +485,7 @@ class AnalysisCache:
         return state
 
     @contextlib.contextmanager
-    def _guard(self, store: _Store | None) -> Iterator[None]:
+    def _guard(self, store: Store | None) -> Iterator[None]:
         """Turn a storage failure into a ``_Fault``: warn once, recover where possible."""
         try:
             yield
@@ -917,7 +513,7 @@ class AnalysisCache:
                 _log.debug("analysis cache fault again (%s): %s", kind, exc)
                 return
             self._warned.add(kind)
-        text = _FAULT_TEXT.get(kind, kind).format(timeout=self.settings.lock_timeout_s)
+        text = FAULT_TEXT.get(kind, kind).format(timeout=self.settings.lock_timeout_s)
         if recovered:
             tail = "the damaged database was moved aside and a fresh one is used"
         elif kind in ("unsafe_row", "bad_entry"):
@@ -941,14 +537,14 @@ class AnalysisCache:
             return False
         return True
 
-    def _recover_corrupt(self, store: _Store) -> bool:
+    def _recover_corrupt(self, store: Store) -> bool:
         with self._lock:
             if self._store is not store:
                 return True  # another thread recovered already
             store.close()
             self._store = None
             try:
-                _preflight(self.directory / DBNAME, self.settings.lock_timeout_s)
+                preflight(self.directory / DBNAME, self.settings.lock_timeout_s)
                 return True  # the file on disk is sound: another process recovered it
             except Exception as exc:
                 if classify_fault(exc) != "corrupt":
@@ -957,7 +553,7 @@ class AnalysisCache:
 
     # -- internals: reading --------------------------------------------------------------------
 
-    def _read_or_drop(self, store: _Store, key: str, look: _Lookup) -> Row | None:
+    def _read_or_drop(self, store: Store, key: str, look: _Lookup) -> Row | None:
         """The row at ``key``; a refused or malformed row is deleted and reported as an error."""
         try:
             with self._guard(store):
@@ -970,11 +566,11 @@ class AnalysisCache:
             self._drop_row(store, key)
             return None
 
-    def _drop_row(self, store: _Store, key: str) -> None:
+    def _drop_row(self, store: Store, key: str) -> None:
         with contextlib.suppress(_Fault), self._guard(store), store.transaction():
             store.delete(key)
 
-    def _decode(self, store: _Store, key: str, row: Row, look: _Lookup) -> TaskAnalysis | None:
+    def _decode(self, store: Store, key: str, row: Row, look: _Lookup) -> TaskAnalysis | None:
         """The entry's TaskAnalysis (frozen, so one decoded object serves every equal row)."""
         if row.raw is not None:
             cached = self._analyses.get(row.raw)
@@ -989,10 +585,10 @@ class AnalysisCache:
             self._drop_row(store, key)
             return None
         if row.raw is not None:
-            _remember(self._analyses, row.raw, analysis)
+            remember(self._analyses, row.raw, analysis)
         return analysis
 
-    def _maybe_touch(self, store: _Store, key: str, row: Row) -> None:
+    def _maybe_touch(self, store: Store, key: str, row: Row) -> None:
         """Record the access for LRU: first read after a store, then at most once per interval.
 
         Access times use the wall clock, as diskcache's own ``store_time``/``access_time`` do.
@@ -1010,7 +606,7 @@ class AnalysisCache:
 
     def _probe_previous(
         self,
-        store: _Store,
+        store: Store,
         state: GenerationState,
         context: KeyContext,
         digest: str,
@@ -1041,7 +637,7 @@ class AnalysisCache:
 
     def _similar(
         self,
-        store: _Store,
+        store: Store,
         context: KeyContext,
         normalized: str,
         digest: str,
@@ -1102,7 +698,7 @@ class AnalysisCache:
 
     def _put_pattern(
         self,
-        store: _Store,
+        store: Store,
         context: KeyContext,
         normalized: str,
         member_key: str,
@@ -1260,17 +856,6 @@ def decomposition_pattern(analysis: TaskAnalysis) -> dict[str, Any]:
         "signature": structural_signature(analysis),
         "estimated_steps": analysis.estimated_steps,
     }
-
-
-def directory_bytes(directory: Path) -> int:
-    """Bytes the cache occupies on disk (database, WAL and shared-memory files)."""
-    total = 0
-    with contextlib.suppress(OSError):
-        for path in directory.iterdir():
-            with contextlib.suppress(OSError):
-                if path.is_file():
-                    total += path.stat().st_size
-    return total
 
 
 __all__ = [
