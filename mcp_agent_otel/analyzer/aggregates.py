@@ -57,39 +57,6 @@ class BucketAggregate:
     slow: list[Exemplar] = dataclasses.field(default_factory=list)
     failed: list[Exemplar] = dataclasses.field(default_factory=list)
 
-    def add(
-        self,
-        durations_ms: NDArray[np.float64],
-        end_s: NDArray[np.float64],
-        error: NDArray[np.bool_],
-        cache: NDArray[np.int8],
-        trace_ids: Sequence[bytes],
-        span_ids: Sequence[bytes],
-    ) -> None:
-        """Add one group of spans (all arrays of the same length, in arrival order)."""
-        n = int(durations_ms.size)
-        if n == 0:
-            return
-        self.sketch.add_many(durations_ms)
-        self.count += n
-        self.errors += int(error.sum())
-        self.cache_hits += int((cache == 1).sum())
-        self.cache_misses += int((cache == 0).sum())
-        self.sum_ms += float(durations_ms.sum())
-        self.min_ms = min(self.min_ms, float(durations_ms.min()))
-        self.max_ms = max(self.max_ms, float(durations_ms.max()))
-        k = min(EXEMPLARS_PER_KIND, n)
-        slowest = np.argpartition(-durations_ms, k - 1)[:k] if n > k else np.arange(n)
-        self.slow = _top_slow(
-            self.slow + [_exemplar(i, durations_ms, end_s, trace_ids, span_ids) for i in slowest]
-        )
-        failed_idx = np.flatnonzero(error)[-EXEMPLARS_PER_KIND:]
-        if failed_idx.size:
-            self.failed = _latest(
-                self.failed
-                + [_exemplar(i, durations_ms, end_s, trace_ids, span_ids) for i in failed_idx]
-            )
-
     def merge(self, other: BucketAggregate) -> None:
         self.sketch.merge(other.sketch)
         self.count += other.count

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from mcp_agent_otel.analyzer import otlp, reservoir
-from mcp_agent_otel.analyzer.aggregates import BucketAggregate
+from mcp_agent_otel.analyzer.aggregates import aggregate_groups
 from mcp_agent_otel.analyzer.baselines import Selector
 from mcp_agent_otel.analyzer.config import AnalyzerConfig
 from mcp_agent_otel.analyzer.offline import SpansFileError, ingest_files
 from mcp_agent_otel.analyzer.operation import OperationKey
 from mcp_agent_otel.analyzer.runtime import Analyzer
-from mcp_agent_otel.analyzer.sketch import QuantileSketch
 from mcp_agent_otel.analyzer.store import FlushBatch, Store, StoreError
 
 from .otlp_builders import lognormal_ms, request, to_otlp_json
@@ -136,14 +135,16 @@ def test_a_failing_transaction_leaves_stored_rows_intact(tmp_path: Path) -> None
     try:
         (op_id,) = store.register_operations([OperationKey("s", "n")], 10).values()
         assert op_id is not None
-        good = BucketAggregate(QuantileSketch())
-        good.add(
+        (good,) = aggregate_groups(
+            np.zeros(2, np.int64),
+            1,
             np.array([1.0, 2.0]),
             np.array([1.0, 1.0]),
             np.zeros(2, bool),
             np.full(2, -1, np.int8),
             [b"t" * 16] * 2,
             [b"s" * 8] * 2,
+            0.005,
         )
         key = (op_id, "1", "", 60)
         store.apply(FlushBatch(buckets={key: good}))
