@@ -52,11 +52,8 @@ class DetectorBank:
         self._signature = signature
         self._active = self.store.active_baselines()
         self._saved = self.store.detector_states()
-        kept = {}
-        for op_id, (baseline_id, name, detector) in self._detectors.items():
-            if baseline_id in {b for b, _ in self._active.values()}:
-                kept[op_id] = (baseline_id, name, detector)
-        self._detectors = kept
+        live = {baseline_id for baseline_id, _ in self._active.values()}
+        self._detectors = {op: e for op, e in self._detectors.items() if e[0] in live}
         self._without.clear()
         return True
 
