@@ -54,11 +54,12 @@ def service_name(server: str) -> str:
 def start_tracing(server: str) -> TracingHandle | None:
     """Configure tracing for this server process; None (and a note on stderr) if unusable.
 
-    The OTLP exporters' retry warnings are silenced here: a server's stderr is the agent's
-    terminal, and an unreachable endpoint is reported there once, as lost spans, by the
-    exporter wrapper (and by the agent itself, which exports to the same endpoint).
+    Export failures are not logged here: a server's stderr is the agent's terminal, and the
+    agent, which exports to the same endpoint, reports the loss there in one line (a line
+    per server process, at a moment that depends on its exit, would only repeat it).
     """
-    logging.getLogger("opentelemetry.exporter").setLevel(logging.ERROR)
+    logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
+    logging.getLogger("mcp_agent_otel.tracing.export").setLevel(logging.CRITICAL)
     try:
         return configure_tracing(service_name=service_name(server))
     except (TracingConfigError, ValueError, OSError) as exc:
