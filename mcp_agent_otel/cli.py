@@ -16,6 +16,7 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -41,8 +42,10 @@ def main() -> None:
 @contextmanager
 def _traced(collector: TraceCollector) -> Iterator[TracingHandle]:
     """Tracing for one CLI command: set up from OTEL_*, flushed and shut down at the end."""
-    # The OTLP exporters log a traceback per failed batch; we count and report losses instead.
+    # The OTLP exporters log a traceback per failed batch, and our loss-counting wrapper a
+    # warning at the first: the command reports all losses in one line at the end instead.
     logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
+    logging.getLogger("mcp_agent_otel.tracing.export").setLevel(logging.ERROR)
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     handle = configure_tracing(extra_processors=[collector])
     try:
@@ -50,10 +53,11 @@ def _traced(collector: TraceCollector) -> Iterator[TracingHandle]:
     finally:
         handle.force_flush(2000)
         handle.shutdown()
-        if handle.lost_spans:
+        report = handle.loss_report()
+        if report:
             errors.print(
-                f"[yellow]warning:[/] {handle.lost_spans} span(s) could not be exported "
-                "(the workflow results above are unaffected)"
+                f"[yellow]warning:[/] {escape(report)} (the workflow results are unaffected)",
+                soft_wrap=True,
             )
 
 
@@ -102,7 +106,7 @@ async def _run_tasks(
 
 
 def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/] {message}")
+    errors.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(2)
 
 

@@ -85,7 +85,7 @@ class LossCountingExporter(SpanExporter):
         self.name = name
         self.exported = 0
         self.lost = 0
-        self._warned = False
+        self.first_failure: str | None = None  # why the first lost batch was lost
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -101,8 +101,9 @@ class LossCountingExporter(SpanExporter):
                 self.exported += len(spans)
                 return result
             self.lost += len(spans)
-            warn = not self._warned
-            self._warned = True
+            warn = self.first_failure is None
+            if warn:
+                self.first_failure = reason
         if warn:
             _log.warning(
                 "%s exporter could not export %d span(s) (%s); spans are dropped and counted, "

@@ -97,6 +97,17 @@ class TracingHandle:
     def lost_spans(self) -> int:
         return sum(e.lost for e in self.exporters)
 
+    def loss_report(self) -> str | None:
+        """One line on the spans lost so far: how many, where to and why (None: no loss)."""
+        lossy = [e for e in self.exporters if e.lost]
+        if len(lossy) == 1:
+            (e,) = lossy
+            return f"{e.lost} span(s) could not be exported to {e.name}: {e.first_failure}"
+        if lossy:
+            each = "; ".join(f"{e.lost} to {e.name}: {e.first_failure}" for e in lossy)
+            return f"{self.lost_spans} span(s) could not be exported: {each}"
+        return None
+
     def force_flush(self, timeout_millis: int = 5000) -> bool:
         if isinstance(self.provider, TracerProvider):
             return self.provider.force_flush(timeout_millis)
