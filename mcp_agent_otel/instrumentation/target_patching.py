@@ -189,6 +189,7 @@ class TargetPatcher:
             self._active = False
             patches, self._patches = self._patches, {}
             self._status.clear()
+        atexit.unregister(self.report_pending)  # nothing pending to report, nor to keep alive
         for target, patch in patches.items():
             patch.wrapper.stage_state.active = False
             try:

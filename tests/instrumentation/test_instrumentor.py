@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import inspect
 import logging
 import sys
 import textwrap
+import weakref
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -240,6 +242,18 @@ def test_missing_and_malformed_targets_get_one_warning_each_and_are_skipped(
     (message,) = warnings_about(caplog, "no_such_package_for_mcp_agent_otel")
     assert "was never imported" in message
     assert len([r for r in caplog.records if r.name == LOGGER]) == 8
+
+
+def test_uninstrument_lets_the_patcher_go(instrumentor: McpAgentInstrumentor) -> None:
+    """instrument() registers the pending-targets report to run at exit; uninstrument() takes
+    it back, so instrument/uninstrument cycles do not keep every old patcher alive."""
+    patchers = []
+    for _ in range(3):
+        instrumentor.instrument(targets=f"{MOD}:plan=component.plan")
+        patchers.append(weakref.ref(instrumentor._patcher))
+        instrumentor.uninstrument()
+    gc.collect()
+    assert [ref() for ref in patchers] == [None, None, None]
 
 
 def test_a_module_imported_later_is_wrapped_when_it_is_imported(
