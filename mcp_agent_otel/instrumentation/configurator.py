@@ -31,8 +31,6 @@ from opentelemetry import trace
 
 _log = logging.getLogger("mcp_agent_otel.instrumentation")
 
-ENTRY_POINT_NAME = "mcp_agent"
-
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
