@@ -31,7 +31,6 @@ from mcp_agent_otel._version import __version__
 from mcp_agent_otel.tracing import semconv
 
 _lock = threading.Lock()
-_override: TracerProvider | None = None
 _tracer: Tracer = trace.get_tracer(semconv.TRACER_NAME, __version__)
 _recording_failures = 0
 # The innermost stage span this module (or the instrumentation's wrappers) opened, by name.
@@ -45,9 +44,8 @@ def use_tracer_provider(provider: TracerProvider | None) -> None:
 
     The instrumentor calls this with the provider it was given.
     """
-    global _override, _tracer
+    global _tracer
     with _lock:
-        _override = provider
         _tracer = trace.get_tracer(semconv.TRACER_NAME, __version__, tracer_provider=provider)
 
 
