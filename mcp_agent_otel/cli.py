@@ -1,18 +1,20 @@
 """The ``mcp-agent-otel`` command. A thin shell: parsing, wiring and printing, no logic.
 
-Each subsystem owns its command group in its own module; this file assembles them.
+``run`` and ``demo`` live here; each subsystem owns its commands in its own module, named in
+``_LazyGroup.lazy`` and imported on first use.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Final, NoReturn
 
 import click
 from rich.console import Console
@@ -29,11 +31,38 @@ from mcp_agent_otel.autonomous.workload import DEMO_TASKS
 from mcp_agent_otel.tracing.setup import TracingConfigError, TracingHandle, configure_tracing
 from mcp_agent_otel.tracing.tree import TraceCollector, render_tree, span_tree
 
+EXPORT_GRACE_S = 3.0  # how long a command waits at exit for its spans to be exported
+
 console = Console()
 errors = Console(stderr=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Each subsystem's commands are imported when first used: `run` and `demo` do not pay
+    for the analyzer's scipy and FastAPI."""
+
+    lazy: Final = {
+        "analyzer": "mcp_agent_otel.analyzer.commands:analyzer_group",
+        "check": "mcp_agent_otel.analyzer.commands:check_command",
+        "cache": "mcp_agent_otel.caching.commands:cache_group",
+        "dashboard": "mcp_agent_otel.analyzer.dashboard_command:dashboard_command",
+        "profile": "mcp_agent_otel.monitoring.commands:profile_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy:
+            module, attr = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mcp-agent-otel")
 def main() -> None:
     """An observable autonomous MCP agent and its performance tools."""
@@ -51,9 +80,14 @@ def _traced(collector: TraceCollector) -> Iterator[TracingHandle]:
     try:
         yield handle
     finally:
-        handle.force_flush(2000)
-        handle.shutdown()
+        finished = handle.shutdown(timeout_s=EXPORT_GRACE_S)
         report = handle.loss_report()
+        if not finished and not report:
+            where = ", ".join(e.name for e in handle.exporters)
+            report = (
+                f"spans not exported to {where} within {EXPORT_GRACE_S:g} s were dropped "
+                "(is the endpoint up?)"
+            )
         if report:
             errors.print(
                 f"[yellow]warning:[/] {escape(report)} (the workflow results are unaffected)",
@@ -163,19 +197,3 @@ def demo(timeout: float, quiet: bool) -> None:
     console.print(summary)
     where = handle.spans_file or "the OTLP endpoint"
     console.print(f"spans written to {where}")
-
-
-# Subsystem command groups are registered below (one line each).
-from mcp_agent_otel.analyzer.commands import analyzer_group, check_command  # noqa: E402
-
-main.add_command(analyzer_group)
-main.add_command(check_command)
-from mcp_agent_otel.caching.commands import cache_group  # noqa: E402
-
-main.add_command(cache_group)
-from mcp_agent_otel.analyzer.dashboard_command import dashboard_command  # noqa: E402
-
-main.add_command(dashboard_command)
-from mcp_agent_otel.monitoring.commands import profile_command  # noqa: E402
-
-main.add_command(profile_command)

@@ -32,6 +32,7 @@ from mcp_agent_otel.autonomous.models import (
     StepStatus,
     Subtask,
     TaskAnalysis,
+    ToolInfo,
     ToolRef,
     WorkflowResult,
 )
@@ -233,6 +234,7 @@ class MetaCoordinator:
             },
         ) as span:
             subtasks = {s.index: s for s in analysis.subtasks}
+            catalogue = {t.ref: t for t in self.discovery.tools}
             plans = {p.subtask_index: p for p in decision.steps}
             results: dict[int, StepResult] = {
                 i: StepResult(
@@ -245,7 +247,7 @@ class MetaCoordinator:
             concurrent = decision.pattern in _CONCURRENT_PATTERNS
             for wave in execution_waves(analysis, list(plans), concurrent):
                 outcomes = await asyncio.gather(
-                    *(self._run_step(plans[i], subtasks.get(i), results) for i in wave)
+                    *(self._run_step(plans[i], subtasks.get(i), results, catalogue) for i in wave)
                 )
                 results.update((r.subtask_index, r) for r in outcomes)
             ordered = tuple(results[i] for i in sorted(results))
@@ -255,7 +257,11 @@ class MetaCoordinator:
             return ordered
 
     async def _run_step(
-        self, plan: StepPlan, subtask: Subtask | None, done: Mapping[int, StepResult]
+        self,
+        plan: StepPlan,
+        subtask: Subtask | None,
+        done: Mapping[int, StepResult],
+        catalogue: Mapping[ToolRef, ToolInfo],
     ) -> StepResult:
         blocked = [
             d
@@ -271,7 +277,6 @@ class MetaCoordinator:
         upstream = "\n\n".join(
             done[d].output for d in (subtask.depends_on if subtask else ()) if d in done
         )
-        catalogue = {t.ref: t for t in self.discovery.tools}
         started = time.perf_counter()
         tried: list[ToolRef] = []
         status: StepStatus = StepStatus.ERROR

@@ -238,10 +238,6 @@ class ToolDiscovery:
     def tools(self) -> tuple[ToolInfo, ...]:
         return tuple(t for c in self._connections.values() for t in c.tools)
 
-    @property
-    def server_names(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self._specs)
-
     def server_failure(self, server: str) -> str | None:
         """Why ``server`` is unavailable (None when it is healthy or not tried yet)."""
         failure = self._failures.get(server)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -113,9 +114,23 @@ class TracingHandle:
             return self.provider.force_flush(timeout_millis)
         return True
 
-    def shutdown(self) -> None:
-        if self.owned and isinstance(self.provider, TracerProvider):
-            self.provider.shutdown()
+    def shutdown(self, timeout_s: float | None = None) -> bool:
+        """Export what is queued and shut our provider down (a user's provider is left alone).
+
+        With ``timeout_s``, give up after that long: an exporter stuck retrying an unreachable
+        endpoint must not hold the process, so the shutdown runs in a daemon thread that is
+        abandoned at the deadline. True if it finished in time.
+        """
+        provider = self.provider
+        if not (self.owned and isinstance(provider, TracerProvider)):
+            return True
+        if timeout_s is None:
+            provider.shutdown()
+            return True
+        worker = threading.Thread(target=provider.shutdown, name="tracing-shutdown", daemon=True)
+        worker.start()
+        worker.join(timeout_s)
+        return not worker.is_alive()
 
 
 def _resource(service_name: str | None, env: Mapping[str, str]) -> Resource:

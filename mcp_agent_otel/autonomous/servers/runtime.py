@@ -25,7 +25,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Final
@@ -68,19 +67,6 @@ def start_tracing(server: str) -> TracingHandle | None:
             file=sys.stderr,
         )
         return None
-
-
-def stop_tracing(handle: TracingHandle, timeout_s: float = EXIT_FLUSH_S) -> bool:
-    """Export what is queued and shut the provider down, giving up after ``timeout_s``.
-
-    Shutting down exports the queued spans. An exporter stuck retrying an unreachable
-    endpoint must not hold the process past the client's grace period, so the shutdown runs
-    in a daemon thread that is abandoned at the deadline. True if it finished in time.
-    """
-    worker = threading.Thread(target=handle.shutdown, name="tracing-shutdown", daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    return not worker.is_alive()
 
 
 def _flush_and_exit(handle: TracingHandle | None) -> Callable[[int, FrameType | None], None]:
@@ -132,4 +118,4 @@ def serve(
     finally:
         signal.signal(signal.SIGTERM, previous)
         if handle is not None:
-            stop_tracing(handle)
+            handle.shutdown(timeout_s=EXIT_FLUSH_S)
