@@ -14,6 +14,7 @@ from typing import Final
 
 from mcp_agent_otel.autonomous.errors import AgentError
 from mcp_agent_otel.caching.invalidation_strategies import DEFAULT_MIN_CONFIDENCE
+from mcp_agent_otel.env_flags import FALSE_WORDS, TRUE_WORDS
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.setup import home_dir
 
@@ -64,10 +65,6 @@ class CacheSettings:
                 raise CacheConfigError(f"invalid cache setting {problem}")
 
 
-_ON: Final = frozenset({"on", "1", "true", "yes"})
-_OFF: Final = frozenset({"off", "0", "false", "no"})
-
-
 def _env_number(environ: Mapping[str, str], name: str, default: float, accepted: str) -> float:
     raw = environ.get(name, "").strip()
     if not raw:
@@ -92,7 +89,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> CacheSettings
     """
     env = os.environ if environ is None else environ
     flag = env.get(semconv.ENV_CACHE, "").strip().lower() or "on"
-    if flag not in _ON | _OFF:
+    if flag not in TRUE_WORDS | FALSE_WORDS:
         raise CacheConfigError(
             f"{semconv.ENV_CACHE}={env.get(semconv.ENV_CACHE)!r} is not valid: use 'on' or 'off'"
         )
@@ -115,7 +112,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> CacheSettings
         max_entries = int(raw_max)
     raw_sim = env.get(semconv.ENV_CACHE_SIMILARITY, "").strip().lower()
     similarity: float | None = None
-    if raw_sim and raw_sim not in _OFF:
+    if raw_sim and raw_sim not in FALSE_WORDS:
         try:
             similarity = float(raw_sim)
         except ValueError:
@@ -127,7 +124,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> CacheSettings
             )
     return CacheSettings(
         directory=directory,
-        enabled=flag in _ON,
+        enabled=flag in TRUE_WORDS,
         ttl_s=ttl,
         max_entries=max_entries,
         similarity=similarity,

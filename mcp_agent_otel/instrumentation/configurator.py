@@ -29,11 +29,9 @@ from typing import Any
 
 from opentelemetry import trace
 
+from mcp_agent_otel.env_flags import env_flag
+
 _log = logging.getLogger("mcp_agent_otel.instrumentation")
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 class McpAgentConfigurator:
@@ -50,7 +48,7 @@ class McpAgentConfigurator:
             )
 
     def _configure(self, **kwargs: Any) -> None:
-        if _truthy(os.environ.get("OTEL_SDK_DISABLED")):
+        if env_flag(os.environ.get("OTEL_SDK_DISABLED")):
             return
         if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
             return  # someone installed a provider already: never replace it

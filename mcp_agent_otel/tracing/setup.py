@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from mcp_agent_otel._version import __version__
+from mcp_agent_otel.env_flags import env_flag
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.export import LossCountingExporter, OtlpJsonFileExporter
 
@@ -38,10 +39,6 @@ def home_dir(env: Mapping[str, str] | None = None) -> Path:
     """The project's state directory: ``$MCP_AGENT_OTEL_HOME`` or ``./.mcp-agent-otel``."""
     env = os.environ if env is None else env
     return Path(env.get(semconv.ENV_HOME) or ".mcp-agent-otel")
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def otlp_endpoint(env: Mapping[str, str]) -> str | None:
@@ -164,7 +161,7 @@ def configure_tracing(
       the OTLP-JSON spans file when none is (or when ``spans_file`` is given explicitly).
     """
     env = os.environ if env is None else env
-    if _truthy(env.get("OTEL_SDK_DISABLED")):
+    if env_flag(env.get("OTEL_SDK_DISABLED")):
         return TracingHandle(provider=None, owned=False)
 
     current = trace.get_tracer_provider()

@@ -28,6 +28,7 @@ from opentelemetry.trace import (
 from opentelemetry.util.types import AttributeValue
 
 from mcp_agent_otel._version import __version__
+from mcp_agent_otel.env_flags import env_flag
 from mcp_agent_otel.tracing import semconv
 
 _lock = threading.Lock()
@@ -165,7 +166,7 @@ def stage_span(
 
 def capture_content() -> bool:
     """Whether the user opted in to recording task text (MCP_AGENT_OTEL_CAPTURE_CONTENT)."""
-    return os.environ.get(semconv.ENV_CAPTURE_CONTENT, "").strip().lower() in {"1", "true", "yes"}
+    return env_flag(os.environ.get(semconv.ENV_CAPTURE_CONTENT))
 
 
 def content_attributes(text: str) -> dict[str, AttributeValue]:
