@@ -2,9 +2,10 @@
 
 A key names one cached value *in one context*: the cache schema and analyzer version, the
 MCP environment fingerprint, the cache generation (bumped by every global invalidation),
-the cache level, and a hash of the normalised task (level 1) or of the task's structure
-(level 2). Two lookups share a key only when every part is equal, so an entry written
-under an older environment, generation or analyzer version can never answer a newer one.
+the cache level, and a hash of the normalised task (level 1) or of the task's shape (level 2,
+``task_similarity``). Two lookups share a key only when every part is equal, so an entry
+written under an older environment, generation or analyzer version can never answer a newer
+one.
 
 Keys are hashes: neither the database nor a span ever holds the task text as a key.
 """
@@ -17,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from mcp_agent_otel.autonomous.models import Complexity, TaskType, canonical_json
+from mcp_agent_otel.autonomous.models import canonical_json
 
 # Bump when the layout of a stored entry changes: every older entry stops matching.
-CACHE_SCHEMA_VERSION: Final = 1
+CACHE_SCHEMA_VERSION: Final = 2  # 2: level-2 members hold their task's tokens
 SHORT_KEY_CHARS: Final = 16  # what a span shows of a key
 META_KEY: Final = "meta:state"  # the one non-entry row: generation, version, last invalidation
 
@@ -38,12 +39,6 @@ Normalizer = Callable[[str], str]
 def task_digest(normalized_task: str) -> str:
     """The hash of a normalised task: the only trace of the task text in a key."""
     return hashlib.sha256(normalized_task.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def structure_digest(task_type: TaskType, complexity: Complexity, signature: str) -> str:
-    """The hash of a task's structure: (task type, complexity, structural signature)."""
-    text = canonical_json([task_type.value, complexity.value, signature])
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -83,6 +78,5 @@ __all__ = [
     "entry_key",
     "key_version",
     "short_key",
-    "structure_digest",
     "task_digest",
 ]

@@ -93,7 +93,7 @@ from mcp_agent_otel.caching.invalidation_strategies import (
     previous_context,
     verdict,
 )
-from mcp_agent_otel.caching.task_similarity import similarity, task_shape
+from mcp_agent_otel.caching.task_similarity import near_identical, task_shape
 from mcp_agent_otel.tracing import semconv, spans
 
 _log = logging.getLogger(__name__)
@@ -648,8 +648,9 @@ class AnalysisCache:
 
         Level 2 holds, per task *shape* (``task_similarity``), the decomposition pattern —
         (task type, complexity, structural signature) — its tasks had, and the members it was
-        seen with. It is served only when every member had the same pattern, the new task has
-        the same shape, and its inert words overlap a member's by the threshold.
+        seen with (each one's tokens and analysis key). A member is served only when every
+        member had the same pattern, the new task has the same shape and the same content
+        terms as the member, and their tokens overlap by the threshold.
         """
         threshold = self.settings.similarity
         if threshold is None:
@@ -668,15 +669,15 @@ class AnalysisCache:
             return None  # mixed patterns for this shape: never served
         scored = sorted(
             (
-                (similarity(shape.terms, frozenset(m[0])), str(m[1]))
+                (score, str(m[1]))
                 for m in members
                 if isinstance(m, list) and len(m) == 2 and isinstance(m[0], list)
+                for score in [near_identical(shape.tokens, map(str, m[0]), threshold)]
+                if score is not None
             ),
             reverse=True,
         )
         for score, key in scored:
-            if score < threshold:
-                break
             try:
                 with self._guard(store):
                     member = store.row(key)
@@ -720,7 +721,7 @@ class AnalysisCache:
             if old.get("pattern") != pattern:
                 pattern = None  # this shape has had different patterns: ambiguous, never served
         members = [m for m in members if len(m) == 2 and m[1] != member_key]
-        members = [[sorted(shape.terms), member_key], *members][:_PATTERN_MEMBERS]
+        members = [[list(shape.tokens), member_key], *members][:_PATTERN_MEMBERS]
         data = {"pattern": pattern, "members": members}
         store.put(key, self._entry(EntryKind.PATTERN, data, context, now), self.settings.ttl_s)
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcp_agent_otel.autonomous.models import Complexity, TaskAnalysis, TaskType
+from mcp_agent_otel.autonomous.models import TaskAnalysis
 from mcp_agent_otel.autonomous.task_analyzer import analyze_task, normalize_task
 from mcp_agent_otel.caching.cache_keys import (
     CacheLevel,
@@ -23,7 +23,6 @@ from mcp_agent_otel.caching.cache_keys import (
     entry_key,
     key_version,
     short_key,
-    structure_digest,
     task_digest,
 )
 from mcp_agent_otel.caching.cache_manager import (
@@ -56,12 +55,6 @@ def test_keys_never_hold_the_task_text() -> None:
     assert "falcon" not in key
     assert short_key(key).startswith("L1:")
     assert len(short_key(key)) == 3 + 16
-
-
-def test_structure_digest_separates_its_parts() -> None:
-    a = structure_digest(TaskType.RESEARCH, Complexity.SIMPLE, "v1|direct|1|search<")
-    b = structure_digest(TaskType.RESEARCH, Complexity.MODERATE, "v1|direct|1|search<")
-    assert a != b
 
 
 _WORDS = st.sampled_from(
