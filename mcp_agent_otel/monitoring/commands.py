@@ -22,6 +22,7 @@ from typing import NoReturn
 import click
 from opentelemetry.sdk.trace import TracerProvider
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -34,6 +35,7 @@ from rich.progress import (
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.autonomous.errors import AgentError
 from mcp_agent_otel.autonomous.servers import demo_servers_config
+from mcp_agent_otel.cli import EXPORT_GRACE_S
 from mcp_agent_otel.monitoring import recording, report_render
 from mcp_agent_otel.monitoring.baseline_profiler import (
     DEFAULT_MEMORY_RUNS,
@@ -48,7 +50,7 @@ from mcp_agent_otel.monitoring.baseline_profiler import (
 from mcp_agent_otel.monitoring.fault_injection import FaultSettingError, slowdowns_from_env
 from mcp_agent_otel.monitoring.span_aggregator import SpanAggregator
 from mcp_agent_otel.tracing import semconv
-from mcp_agent_otel.tracing.setup import TracingConfigError, configure_tracing
+from mcp_agent_otel.tracing.setup import TracingConfigError, TracingHandle, configure_tracing
 
 _errors = Console(stderr=True, soft_wrap=True)
 RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
@@ -104,6 +106,20 @@ def _versioned_environment(version: str) -> Iterator[None]:
             os.environ.pop(RESOURCE_ATTRIBUTES, None)
         else:
             os.environ[RESOURCE_ATTRIBUTES] = previous
+
+
+def _shut_down(handle: TracingHandle) -> None:
+    """Export what is queued (bounded wait, as the other commands) and report any loss."""
+    finished = handle.shutdown(timeout_s=EXPORT_GRACE_S)
+    report = handle.loss_report()
+    if not finished and not report:
+        where = ", ".join(e.name for e in handle.exporters)
+        report = f"spans not exported to {where} within {EXPORT_GRACE_S:g} s were dropped"
+    if report:
+        _errors.print(
+            f"[yellow]warning:[/] {escape(report)} (the profile's figures are unaffected)",
+            highlight=False,
+        )
 
 
 def _check_output(path: str | None, option: str) -> None:
@@ -318,7 +334,9 @@ def profile_command(
             highlight=False,
         )
 
+    # As the other commands do: exporter failures are reported once, at the end.
     logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
+    logging.getLogger("mcp_agent_otel.tracing.export").setLevel(logging.ERROR)
     aggregator = SpanAggregator(keep_spans=bool(store_path or analyzer_url))
     with _versioned_environment(version):
         try:
@@ -351,8 +369,7 @@ def profile_command(
         except AgentError as exc:
             _fail(str(exc))
         finally:
-            handle.force_flush(2000)
-            handle.shutdown()
+            _shut_down(handle)
     if not aggregator.accumulator.workflows:
         _fail(
             "no workflow span was seen, so there is nothing to report; is tracing sampled "

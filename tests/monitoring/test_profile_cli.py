@@ -7,8 +7,12 @@ SQLite store, or over OTLP/HTTP to a real analyzer on a free loopback port.
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -252,3 +256,40 @@ def test_record_stages_and_live_alerts_against_a_baseline(
     # crosses first; on a loaded machine 40 samples may not be enough for both)
     alerted = {a.name for a in alerts if a.version == "b"}
     assert alerted & {semconv.SPAN_EXECUTE, semconv.SPAN_WORKFLOW}, alerted
+
+
+def test_an_unreachable_otlp_endpoint_costs_a_warning_not_the_profile(tmp_path: Path) -> None:
+    """A separate process with its own tracing set-up (as a user runs it), exporting to a
+    closed loopback port: the figures come from the in-process processor, so the profile is
+    complete; the lost export is one warning line and the exit waits at most a few seconds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{_closed_port()}"
+    out = tmp_path / "p.json"
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "mcp-agent-otel"),
+            "profile",
+            "simple",
+            "-n",
+            "5",
+            "--memory-runs",
+            "0",
+            "--json",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["workflows"] == 5
+    assert semconv.SPAN_EXECUTE in proc.stdout
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, proc.stderr
+    assert "the profile's figures are unaffected" in warnings[0]
+    assert "Traceback" not in proc.stderr
+    assert elapsed < 60
