@@ -31,4 +31,4 @@ bench: $(STAMP)
 	$(BIN)/pytest -q -s tests/performance --bench-size=full
 
 clean:
-	rm -rf $(VENV) .mcp-agent-otel .pytest_cache .mypy_cache .ruff_cache bench-results.json
+	rm -rf $(VENV) .mcp-agent-otel .pytest_cache .mypy_cache .ruff_cache bench-results.json bench-summary.md test-artifacts

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,27 +114,76 @@ def bench(request: pytest.FixtureRequest) -> BenchRecorder:
     return BenchRecorder(size=size, benchmark=request.node.name, figures=_FIGURES)
 
 
+def _verdict(met: bool | None) -> str:
+    return "" if met is None else ("met" if met else "MISSED")
+
+
+def bench_summary(size: str, created: str, figures: list[Figure]) -> tuple[list[str], str]:
+    """The figures as aligned terminal lines (grouped by benchmark, missed targets repeated
+    at the end) and as a Markdown table (bench-summary.md)."""
+    counts = Counter(_verdict(f.met) or "no target" for f in figures)
+    headline = (
+        f"{len(figures)} figure(s): {counts['met']} target(s) met, {counts['MISSED']} missed, "
+        f"{counts['no target']} without a target"
+    )
+    width = max(len(f.name) for f in figures)
+    lines = [headline]
+    md = [
+        f"# Benchmark figures ({size}, {created})",
+        "",
+        headline + ".",
+        "",
+        "| benchmark | figure | value | target | verdict | note |",
+        "|---|---|---:|---|---|---|",
+    ]
+    current = None
+    for f in figures:
+        if f.benchmark != current:
+            current = f.benchmark
+            lines.append(current)
+        value = f"{f.value:.4g} {f.unit}"
+        target = f"target {f.target}" if f.target else ""
+        lines.append(f"  {f.name:<{width}}  {value:>16}  {target:<24} {_verdict(f.met)}".rstrip())
+        cells = [
+            f.benchmark,
+            f.name,
+            value,
+            f.target,
+            "**MISSED**" if f.met is False else _verdict(f.met),
+            f.note,
+        ]
+        md.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    missed = [f for f in figures if f.met is False]
+    if missed:
+        lines.append("targets missed:")
+        lines += [
+            f"  {f.benchmark}: {f.name} = {f.value:.4g} {f.unit} (target {f.target})"
+            for f in missed
+        ]
+    return lines, "\n".join(md) + "\n"
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if not _FIGURES:
         return
     size = str(config.getoption("--bench-size"))
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     tr = terminalreporter
     tr.section(f"benchmark figures ({size})")
-    for f in _FIGURES:
-        verdict = "" if f.met is None else ("  [target met]" if f.met else "  [TARGET MISSED]")
-        target = f"  target {f.target}" if f.target else ""
-        note = f"  ({f.note})" if f.note else ""
-        tr.write_line(f"{f.benchmark}: {f.name} = {f.value:.6g} {f.unit}{target}{verdict}{note}")
-    out = Path(config.rootpath) / "bench-results.json"
-    out.write_text(
+    lines, markdown = bench_summary(size, created, _FIGURES)
+    for line in lines:
+        tr.write_line(line)
+    root = Path(config.rootpath)
+    (root / "bench-results.json").write_text(
         json.dumps(
             {
                 "size": size,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "created": created,
                 "figures": [dataclasses.asdict(f) for f in _FIGURES],
             },
             indent=2,
         )
         + "\n"
     )
-    tr.write_line(f"written: {out.name}")
+    (root / "bench-summary.md").write_text(markdown)
+    tr.write_line("written: bench-results.json, bench-summary.md (notes are in both)")
