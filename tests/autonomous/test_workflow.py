@@ -451,3 +451,21 @@ async def test_a_dependent_step_works_on_the_output_of_the_step_before(tmp_path:
     # The summary is of what the search returned, not of the words "summarize the results".
     assert "total_matches" in search.output
     assert "total_matches" in summary.output
+
+
+def test_the_sync_convenience_keeps_sessions_open_between_runs(
+    spans: InMemorySpanExporter, tmp_path: Path
+) -> None:
+    with _agent(tmp_path / "h") as agent:
+        first = agent.run_sync("Calculate 6 * 7")
+        spans.clear()
+        second = agent.run_sync("Convert 42 kilometers to miles")
+        second_run = spans.get_finished_spans()
+    assert first.ok
+    assert "42" in first.steps[0].output
+    assert second.ok
+    assert second.steps[0].tool == ToolRef("mathdata", "convert_units")
+    # The second run reused the open sessions: its discovery listed nothing again.
+    discover = _child(_only_root(second_run), semconv.SPAN_DISCOVER)
+    assert (discover.span.attributes or {})[semconv.DISCOVERY_LISTED] == 0
+    assert agent.discovery.tools == ()  # closed on exit
