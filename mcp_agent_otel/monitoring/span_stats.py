@@ -115,12 +115,6 @@ def self_times_ns(records: Sequence[SpanRecord]) -> list[int]:
     ]
 
 
-def exact_quantile(values: Sequence[float], q: float) -> float:
-    """The order statistic a sketch quantile approximates: rank ``q * (n - 1)``, lower."""
-    ordered = sorted(values)
-    return ordered[math.floor(q * (len(ordered) - 1))]
-
-
 @dataclasses.dataclass(frozen=True)
 class LatencySummary(Model):
     """A distribution of durations in milliseconds; quantiles from the sketch."""
