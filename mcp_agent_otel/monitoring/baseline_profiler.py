@@ -41,7 +41,7 @@ from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer, validate_task
 from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
 from mcp_agent_otel.autonomous.workload import PROFILES
 from mcp_agent_otel.caching.cache_manager import cache_from_env
-from mcp_agent_otel.monitoring.fault_injection import Slowdown, install_slowdowns
+from mcp_agent_otel.monitoring.fault_injection import Slowdown, install_slowdowns, patch_instance
 from mcp_agent_otel.monitoring.memory import (
     MemoryReport,
     ProcessMemory,
@@ -190,17 +190,9 @@ class ProfileRun:
 
 def _force_rediscovery(discovery: ToolDiscovery) -> Callable[[], None]:
     """Make this instance's ``discover()`` list every server each time (undo returned)."""
-    had_own = "discover" in vars(discovery)
-    original = discovery.discover
-    discovery.discover = functools.partial(original, refresh=True)  # type: ignore[method-assign]
-
-    def undo() -> None:
-        if had_own:
-            discovery.discover = original  # type: ignore[method-assign]
-        else:
-            del discovery.discover
-
-    return undo
+    return patch_instance(
+        discovery, "discover", functools.partial(discovery.discover, refresh=True)
+    )
 
 
 async def _run_many(

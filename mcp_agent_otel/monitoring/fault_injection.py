@@ -118,6 +118,22 @@ def _hooks(factor: float) -> tuple[Any, Any]:
     return request_hook, response_hook
 
 
+def patch_instance(owner: Any, attribute: str, replacement: Any) -> Callable[[], None]:
+    """Set ``attribute`` on this instance only; returns the undo (which puts back the
+    instance's own value, or removes the override so the class's method shows again)."""
+    had_own = attribute in vars(owner)
+    original = getattr(owner, attribute)
+    setattr(owner, attribute, replacement)
+
+    def undo() -> None:
+        if had_own:
+            setattr(owner, attribute, original)
+        else:
+            delattr(owner, attribute)
+
+    return undo
+
+
 def install_slowdowns(
     agent: MetaCoordinator, slowdowns: tuple[Slowdown, ...]
 ) -> Callable[[], None]:
@@ -125,7 +141,6 @@ def install_slowdowns(
     undo: list[Callable[[], None]] = []
     for slowdown in slowdowns:
         owner, attribute = _TARGETS[slowdown.stage](agent)
-        had_own = attribute in vars(owner)
         original = getattr(owner, attribute)
         request_hook, response_hook = _hooks(slowdown.factor)
         wrapped = wrap_stage(
@@ -135,20 +150,7 @@ def install_slowdowns(
             request_hook=request_hook,
             response_hook=response_hook,
         )
-        setattr(owner, attribute, wrapped)
-
-        def restore(
-            owner: Any = owner,
-            attribute: str = attribute,
-            had_own: bool = had_own,
-            original: Any = original,
-        ) -> None:
-            if had_own:
-                setattr(owner, attribute, original)
-            else:
-                delattr(owner, attribute)
-
-        undo.append(restore)
+        undo.append(patch_instance(owner, attribute, wrapped))
 
     def undo_all() -> None:
         for restore in reversed(undo):
