@@ -35,10 +35,8 @@ from mcp_agent_otel.analyzer.runtime import Analyzer
 from mcp_agent_otel.analyzer.store import StoreError
 from mcp_agent_otel.tracing import semconv
 
-SPANS_PER_REQUEST = 2000
-STAGE_NAMES = frozenset(
-    (semconv.SPAN_WORKFLOW, *semconv.STAGE_SPANS)
-)  # keeps each request far below the receiver's body limit
+SPANS_PER_REQUEST = 2000  # keeps each request far below the receiver's body limit
+STAGE_NAMES = frozenset((semconv.SPAN_WORKFLOW, *semconv.STAGE_SPANS))
 TIMEOUT_S = 30.0
 
 
