@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -68,6 +68,16 @@ class BucketAggregate:
         self.max_ms = max(self.max_ms, other.max_ms)
         self.slow = _top_slow(self.slow + other.slow)
         self.failed = _latest(self.failed + other.failed)
+
+    @classmethod
+    def merged(
+        cls, aggregates: Iterable[BucketAggregate], relative_accuracy: float
+    ) -> BucketAggregate:
+        """One aggregate of many (buckets, versions, steps): the one way they are combined."""
+        total = cls(QuantileSketch(relative_accuracy))
+        for aggregate in aggregates:
+            total.merge(aggregate)
+        return total
 
     def exemplars_json(self) -> str:
         return json.dumps(

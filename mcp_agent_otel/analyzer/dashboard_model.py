@@ -152,15 +152,6 @@ def step_stats(start: float, aggregate: BucketAggregate) -> StepStats:
     )
 
 
-def merge_aggregates(
-    aggregates: Iterable[BucketAggregate], relative_accuracy: float
-) -> BucketAggregate:
-    total = BucketAggregate(QuantileSketch(relative_accuracy))
-    for aggregate in aggregates:
-        total.merge(aggregate)
-    return total
-
-
 def group_rows(
     rows: Iterable[BucketRow], step: int, relative_accuracy: float
 ) -> dict[int, dict[int, BucketAggregate]]:
@@ -255,7 +246,7 @@ def collect(
         key = known.get(op_id)
         if key is None:  # pruned meanwhile
             continue
-        total = merge_aggregates(steps.values(), rel)
+        total = BucketAggregate.merged(steps.values(), rel)
         everything.append(total)
         baseline = None
         comparison = None
@@ -306,7 +297,7 @@ def collect(
         baselines=tuple(b.name for b in store.baselines()),
         operations=tuple(order_operations(views)),
         alerts=tuple(alerts),
-        total=step_stats(since, merge_aggregates(everything, rel)),
+        total=step_stats(since, BucketAggregate.merged(everything, rel)),
         accepted_spans=counters.get(ingest.SPANS_ACCEPTED, 0),
     )
 

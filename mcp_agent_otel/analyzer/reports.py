@@ -5,11 +5,9 @@ Plain dicts of JSON-safe values (no NaN: unknown values are None).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from mcp_agent_otel.analyzer.aggregates import BucketAggregate
-from mcp_agent_otel.analyzer.sketch import QuantileSketch
 from mcp_agent_otel.analyzer.store import BucketRow, Store
 from mcp_agent_otel.analyzer.time_ranges import iso
 
@@ -43,13 +41,6 @@ def summarize(aggregate: BucketAggregate) -> dict[str, Any]:
     }
 
 
-def _merge_rows(rows: Iterable[BucketRow], relative_accuracy: float) -> BucketAggregate:
-    total = BucketAggregate(QuantileSketch(relative_accuracy))
-    for row in rows:
-        total.merge(row.aggregate)
-    return total
-
-
 def operations(
     store: Store,
     *,
@@ -81,7 +72,9 @@ def operations(
                 "versions": sorted({r.version for r in rows}),
                 "environments": sorted({r.environment for r in rows}),
                 "last_seen": iso(max(r.start for r in rows)),
-                **summarize(_merge_rows(rows, store.relative_accuracy)),
+                **summarize(
+                    BucketAggregate.merged((r.aggregate for r in rows), store.relative_accuracy)
+                ),
             }
         )
     out.sort(key=lambda o: (o["service"], o["name"]))
@@ -109,7 +102,9 @@ def trend(
         {
             "start": start,
             "start_iso": iso(start),
-            **summarize(_merge_rows(rows, store.relative_accuracy)),
+            **summarize(
+                BucketAggregate.merged((r.aggregate for r in rows), store.relative_accuracy)
+            ),
         }
         for start, rows in sorted(grouped.items())
     ]
