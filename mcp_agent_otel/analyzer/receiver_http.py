@@ -71,23 +71,27 @@ def decode_body(body: bytes, content_encoding: str | None, max_decompressed: int
             f"unsupported Content-Encoding {content_encoding!r}: send gzip or no encoding",
             "unsupported content encoding",
         )
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    out = bytearray()
+    data = body
     try:
-        out = inflater.decompress(body, max_decompressed + 1)
-        if len(out) > max_decompressed or inflater.unconsumed_tail:
-            raise ReceiverError(
-                413,
-                f"the gzip body inflates to more than {max_decompressed} bytes; send smaller "
-                "batches (e.g. the BatchSpanProcessor's OTEL_BSP_MAX_EXPORT_BATCH_SIZE)",
-                "body too large",
-            )
-        if not inflater.eof:
-            raise zlib.error("truncated gzip stream")
+        while data:  # a gzip body may hold several members (RFC 1952): inflate them all
+            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            out += inflater.decompress(data, max_decompressed + 1 - len(out))
+            if len(out) > max_decompressed or inflater.unconsumed_tail:
+                raise ReceiverError(
+                    413,
+                    f"the gzip body inflates to more than {max_decompressed} bytes; send smaller "
+                    "batches (e.g. the BatchSpanProcessor's OTEL_BSP_MAX_EXPORT_BATCH_SIZE)",
+                    "body too large",
+                )
+            if not inflater.eof:
+                raise zlib.error("truncated gzip stream")
+            data = inflater.unused_data
     except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
         raise ReceiverError(
             400, f"Content-Encoding is gzip but the body is not valid gzip ({exc})", "bad gzip"
         ) from None
-    return out
+    return bytes(out)
 
 
 def response_body(result: IngestResult, kind: str) -> bytes:

@@ -64,10 +64,18 @@ def test_protobuf_json_and_gzip_bodies_are_accepted(server) -> None:  # type: ig
         headers={**PB, "content-encoding": "gzip"},
     )
     assert r.status_code == 200
+    # Two gzip members (RFC 1952) in one body: both are read, not just the first.
+    two_members = gzip.compress(request([8.0] * 3, names="m1").SerializeToString()) + gzip.compress(
+        request([9.0] * 4, names="m2").SerializeToString()
+    )
+    r = client.post("/v1/traces", content=two_members, headers={**PB, "content-encoding": "gzip"})
+    assert r.status_code == 200
     assert {o["name"]: o["count"] for o in analyzer.operations(since=0)} == {
         "pb": 10,
         "js": 10,
         "gz": 10,
+        "m1": 3,
+        "m2": 4,
     }
 
 
@@ -102,6 +110,7 @@ def test_partial_success_counts_rejected_spans_with_a_message(server) -> None:  
         (JS, b"{broken", 400, "not valid JSON"),
         (JS, b'{"resourceSpans": 3}', 400, "not an OTLP ExportTraceServiceRequest"),
         ({**PB, "content-encoding": "gzip"}, b"not gzip at all", 400, "not valid gzip"),
+        ({**PB, "content-encoding": "gzip"}, gzip.compress(b"x") + b"junk", 400, "not valid gzip"),
         (PB, b"\x00" * (64 * 1024 + 1), 413, "larger than 65536 bytes"),
         (
             {**PB, "content-encoding": "gzip"},
