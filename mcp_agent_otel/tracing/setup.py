@@ -22,6 +22,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler
 
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.env_flags import env_flag
@@ -151,6 +152,7 @@ def configure_tracing(
     spans_file: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     set_global: bool = True,
+    sampler: Sampler | None = None,
 ) -> TracingHandle:
     """Install an SDK TracerProvider built from OTEL_* settings, unless one is installed already.
 
@@ -159,6 +161,7 @@ def configure_tracing(
       as it is; ``extra_processors`` are added to it only if it is an SDK provider.
     - Otherwise a new provider: OTLP over the configured protocol when an endpoint is set, and
       the OTLP-JSON spans file when none is (or when ``spans_file`` is given explicitly).
+      ``sampler`` overrides OTEL_TRACES_SAMPLER.
     """
     env = os.environ if env is None else env
     if env_flag(env.get("OTEL_SDK_DISABLED")):
@@ -173,7 +176,7 @@ def configure_tracing(
 
     resource = _resource(service_name, env)
     # The SDK reads OTEL_TRACES_SAMPLER(_ARG) and registers a flush-on-exit shutdown itself.
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, sampler=sampler)
     exporters: list[LossCountingExporter] = []
     endpoint = otlp_endpoint(env)
     if endpoint:

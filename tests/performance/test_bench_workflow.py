@@ -3,8 +3,8 @@
 - decision path: analyze + decide over the real demo catalogue, discovery done (in process);
 - whole workflow: the demo workload over real stdio servers, sessions open (fresh process);
 - tracing overhead: the same workload traced (embedded default: OTLP-JSON file, servers
-  traced too) against OTEL_SDK_DISABLED=true, alternating processes so machine noise hits
-  both alike. Reported as the ratio of medians.
+  traced too) and untraced (every trace dropped by the sampler), each task back to back in
+  alternating order in one process (see workflow_timing.py). Reported as the ratio of medians.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ async def test_decision_path(bench: BenchRecorder) -> None:
     bench.record("decision path p95", p95, "ms", target="<= 5 ms", met=p95 <= 5)
 
 
-def _timed_run(rounds: int, env: dict[str, str]) -> list[float]:
+def _timed_run(rounds: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
     proc = subprocess.run(
         [sys.executable, str(TIMING_SCRIPT), str(rounds)],
         env=env,
@@ -67,27 +67,28 @@ def _timed_run(rounds: int, env: dict[str, str]) -> list[float]:
         check=True,
     )
     data = json.loads(proc.stdout.strip().splitlines()[-1])
-    durations: list[float] = data["durations_ms"]
-    return durations
+    return data["traced_ms"], data["untraced_ms"]
 
 
 def test_workflow_and_tracing_overhead(bench: BenchRecorder, tmp_path: Path) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    base["MCP_AGENT_OTEL_HOME"] = str(tmp_path / "home")
-    traced_env = base | {"OTEL_SERVICE_NAME": "bench"}
-    untraced_env = base | {"OTEL_SDK_DISABLED": "true"}
-    rounds, repeats = bench.n(1, 4), bench.n(1, 3)
-    traced: list[float] = []
-    untraced: list[float] = []
-    for _ in range(repeats):  # alternate, so drift in machine load hits both sides alike
-        untraced += _timed_run(rounds, untraced_env)
-        traced += _timed_run(rounds, traced_env)
-    assert len(traced) == len(untraced) == rounds * repeats * len(DEMO_TASKS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["MCP_AGENT_OTEL_HOME"] = str(tmp_path / "home")
+    rounds = bench.n(1, 20)
+    traced, untraced = _timed_run(rounds, env)
+    assert len(traced) == len(untraced) == rounds * len(DEMO_TASKS)
     spans_file = tmp_path / "home" / "spans.jsonl"
-    assert spans_file.exists()
-    assert spans_file.stat().st_size > 0
+    assert spans_file.exists()  # the traced side did trace, in the agent and in the servers
+    services = {
+        attr["value"]["stringValue"]
+        for line in spans_file.read_text().splitlines()
+        for rs in json.loads(line)["resourceSpans"]
+        for attr in rs["resource"]["attributes"]
+        if attr["key"] == "service.name"
+    }
+    assert "mcp-agent-otel" in services
+    assert any(s.startswith("mcp-agent-otel-server-") for s in services)
     p50, p95 = _percentiles(traced)
-    bench.record("demo workflow p50", p50, "ms", note="stdio tool calls, sessions open")
+    bench.record("demo workflow p50", p50, "ms", note="stdio tool calls, sessions open, traced")
     bench.record("demo workflow p95", p95, "ms", target="<= 50 ms", met=p95 <= 50)
     ratio = statistics.median(traced) / statistics.median(untraced)
     bench.record(
@@ -96,5 +97,6 @@ def test_workflow_and_tracing_overhead(bench: BenchRecorder, tmp_path: Path) -> 
         "x",
         target="<= 1.05",
         met=ratio <= 1.05,
-        note=f"untraced median {statistics.median(untraced):.2f} ms",
+        note=f"paired in one process, {len(traced)} runs a side; untraced median "
+        f"{statistics.median(untraced):.2f} ms",
     )
