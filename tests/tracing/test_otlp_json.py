@@ -1,6 +1,6 @@
 """The spans file's OTLP/JSON encoder equals protobuf's own JSON mapping of the SDK encoding.
 
-``spans_to_otlp_json`` writes straight from the spans for speed; the reference here is the
+``otlp_json`` writes the text straight from the spans for speed; the reference here is the
 slow, obviously-right path: the SDK's OTLP protobuf encoder, protobuf's ``MessageToDict`` and
 the OTLP/JSON rule that ids are hex, not base64.
 """
@@ -28,7 +28,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.span import TraceFlags, TraceState
 
-from mcp_agent_otel.tracing.export import spans_to_otlp_json
+from mcp_agent_otel.tracing.export import otlp_json
 
 _IDS = frozenset({"traceId", "spanId", "parentSpanId"})
 
@@ -112,10 +112,10 @@ def _spans() -> list[ReadableSpan]:
 def test_the_direct_encoder_equals_protobufs_json_mapping() -> None:
     spans = _spans()
     assert len(spans) == 10
-    ours = spans_to_otlp_json(spans)
-    # NaN compares unequal to itself; compare through JSON text, as the file holds it.
+    ours = json.loads(otlp_json(spans))
+    # Compare canonical JSON texts: key order aside, every field and value must be the same.
     assert json.dumps(ours, sort_keys=True) == json.dumps(_reference(spans), sort_keys=True)
 
 
 def test_no_spans_is_an_empty_request() -> None:
-    assert spans_to_otlp_json([]) == _reference([]) == {}
+    assert json.loads(otlp_json([])) == _reference([]) == {}
