@@ -162,6 +162,11 @@ def configure_tracing(
     - Otherwise a new provider: OTLP over the configured protocol when an endpoint is set, and
       the OTLP-JSON spans file when none is (or when ``spans_file`` is given explicitly).
       ``sampler`` overrides OTEL_TRACES_SAMPLER.
+
+    ``env`` (default ``os.environ``) decides OTEL_SDK_DISABLED, whether and how OTLP is used,
+    the service name and the state directory. The OTLP exporters' own settings (endpoint URL,
+    headers, timeout, compression, TLS) and OTEL_RESOURCE_ATTRIBUTES are read by the SDK from
+    the process environment, as everywhere else.
     """
     env = os.environ if env is None else env
     if env_flag(env.get("OTEL_SDK_DISABLED")):
