@@ -132,17 +132,17 @@ class TracingHandle:
 
 
 def _resource(service_name: str | None, env: Mapping[str, str]) -> Resource:
-    """OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME win; then ``service_name``; then ours."""
-    detected = Resource.create()  # reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
-    defaults: dict[str, str] = {SERVICE_VERSION: __version__}
+    """OTEL_SERVICE_NAME (from ``env``) and OTEL_RESOURCE_ATTRIBUTES win; then
+    ``service_name``; then ours. ``service.version`` defaults to the package's."""
+    detected = Resource.create()  # the SDK's detectors: OTEL_RESOURCE_ATTRIBUTES and more
     name = str(detected.attributes.get(SERVICE_NAME, ""))
-    if not env.get("OTEL_SERVICE_NAME") and (not name or name.startswith("unknown_service")):
-        defaults[SERVICE_NAME] = service_name or DEFAULT_SERVICE_NAME
-    return detected.merge(
-        Resource(
-            {k: v for k, v in defaults.items() if k == SERVICE_NAME or k not in detected.attributes}
-        )
+    chosen = env.get("OTEL_SERVICE_NAME") or (
+        name if name and not name.startswith("unknown_service") else None
     )
+    overrides: dict[str, str] = {SERVICE_NAME: chosen or service_name or DEFAULT_SERVICE_NAME}
+    if SERVICE_VERSION not in detected.attributes:
+        overrides[SERVICE_VERSION] = __version__
+    return detected.merge(Resource(overrides))
 
 
 def configure_tracing(
@@ -164,7 +164,7 @@ def configure_tracing(
       ``sampler`` overrides OTEL_TRACES_SAMPLER.
 
     ``env`` (default ``os.environ``) decides OTEL_SDK_DISABLED, whether and how OTLP is used,
-    the service name and the state directory. The OTLP exporters' own settings (endpoint URL,
+    OTEL_SERVICE_NAME and the state directory. The OTLP exporters' own settings (endpoint URL,
     headers, timeout, compression, TLS) and OTEL_RESOURCE_ATTRIBUTES are read by the SDK from
     the process environment, as everywhere else.
     """

@@ -321,3 +321,16 @@ def test_resource_precedence(
     attributes = handle.provider.resource.attributes
     assert attributes["service.name"] == name
     assert attributes["service.version"] == version
+
+
+def test_a_service_name_given_in_env_only_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owned: list[TracingHandle]
+) -> None:
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    handle = configure_tracing(
+        env={"OTEL_SERVICE_NAME": "from-env-argument", semconv.ENV_HOME: str(tmp_path)},
+        set_global=False,
+    )
+    owned.append(handle)
+    assert isinstance(handle.provider, TracerProvider)
+    assert handle.provider.resource.attributes["service.name"] == "from-env-argument"
