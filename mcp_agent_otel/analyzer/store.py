@@ -411,23 +411,14 @@ class Store:
             "SELECT op_id, version, environment, start, count, errors, cache_hits, "
             "cache_misses, sum_ms, min_ms, max_ms, sketch, exemplars FROM buckets WHERE 1=1"
         )
-        args: list[Any] = []
-        if op_ids is not None:
-            sql += f" AND op_id IN ({','.join('?' * len(op_ids))})"
-            args.extend(op_ids)
+        where, args = _filters(op_ids, version, environment)
         if since is not None:
-            sql += " AND start >= ?"
+            where += " AND start >= ?"
             args.append(int(since))
         if until is not None:
-            sql += " AND start < ?"
+            where += " AND start < ?"
             args.append(until)
-        if version is not None:
-            sql += " AND version = ?"
-            args.append(version)
-        if environment is not None:
-            sql += " AND environment = ?"
-            args.append(environment)
-        sql += " ORDER BY op_id, start"
+        sql += where + " ORDER BY op_id, start"
         with self._read() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [BucketRow(r[0], r[1], r[2], r[3], _bucket_from_row(r[4:])) for r in rows]
@@ -442,17 +433,8 @@ class Store:
         sql = (
             "SELECT op_id, version, environment, seen, last_time, samples FROM reservoirs WHERE 1=1"
         )
-        args: list[Any] = []
-        if op_ids is not None:
-            sql += f" AND op_id IN ({','.join('?' * len(op_ids))})"
-            args.extend(op_ids)
-        if version is not None:
-            sql += " AND version = ?"
-            args.append(version)
-        if environment is not None:
-            sql += " AND environment = ?"
-            args.append(environment)
-        sql += " ORDER BY op_id, version, environment"
+        where, args = _filters(op_ids, version, environment)
+        sql += where + " ORDER BY op_id, version, environment"
         with self._read() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [ReservoirRow(r[0], r[1], r[2], r[3], r[4], reservoir.decode(r[5])) for r in rows]
@@ -602,6 +584,23 @@ class Store:
                 (baseline_id, key.service, key.name),
             ).fetchone()
         return reservoir.decode(row[0]) if row else reservoir.empty()
+
+
+def _filters(
+    op_ids: Sequence[int] | None, version: str | None, environment: str | None
+) -> tuple[str, list[Any]]:
+    """The ``AND ...`` conditions (and their parameters) the bucket and reservoir reads share."""
+    where, args = "", list[Any]()
+    if op_ids is not None:
+        where += f" AND op_id IN ({','.join('?' * len(op_ids))})"
+        args.extend(op_ids)
+    if version is not None:
+        where += " AND version = ?"
+        args.append(version)
+    if environment is not None:
+        where += " AND environment = ?"
+        args.append(environment)
+    return where, args
 
 
 def _bucket_from_row(row: Sequence[Any]) -> BucketAggregate:
