@@ -14,9 +14,10 @@ from mcp_agent_otel.tracing import semconv
 class ClientError(RuntimeError):
     """The analyzer could not be reached, or answered with an error; the message says which."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.detail = detail
 
 
 class AnalyzerClient:
@@ -28,19 +29,33 @@ class AnalyzerClient:
         self.timeout = timeout
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
+        """A JSON API call: ``body`` sent as JSON, the JSON answer returned."""
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Accept": "application/json"}
+        return json.loads(self.send(method, path, data) or b"null")
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        data: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> bytes:
+        """Any call (OTLP/HTTP too): the bearer token when one is set, errors as ClientError."""
+        headers = {"Accept": content_type}
         if data is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         req = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
-                return json.loads(response.read() or b"null")
+                answer: bytes = response.read()
+                return answer
         except urllib.error.HTTPError as exc:
             detail = _detail(exc.read())
-            raise ClientError(f"{method} {path}: HTTP {exc.code}: {detail}", exc.code) from None
+            raise ClientError(
+                f"{method} {path}: HTTP {exc.code}: {detail}", exc.code, detail
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ClientError(

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 
 from google.protobuf.message import DecodeError
@@ -125,30 +123,23 @@ def post_to_analyzer(
 ) -> RecordResult:
     """Send the spans to a running analyzer over OTLP/HTTP (protobuf)."""
     endpoint = url.rstrip("/") + "/v1/traces"
-    token = token if token is not None else os.environ.get(semconv.ENV_ANALYZER_TOKEN)
-    headers = {"Content-Type": "application/x-protobuf"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
+    try:
+        client = AnalyzerClient(url, token=token, timeout=TIMEOUT_S)
+    except ClientError as exc:
+        raise RecordingError(str(exc)) from None
     accepted = rejected = 0
     messages: list[str] = []
     for request in versioned_requests(spans, version):
         count = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
-        req = urllib.request.Request(
-            endpoint, data=request.SerializeToString(), headers=headers, method="POST"
-        )
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as answer:
-                body = answer.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace")
+            body = client.send(
+                "POST", "/v1/traces", request.SerializeToString(), "application/x-protobuf"
+            )
+        except ClientError as exc:
+            if exc.status is None:
+                raise RecordingError(str(exc)) from None
             raise RecordingError(
-                f"the analyzer at {url} refused the spans: HTTP {exc.code} {detail}"
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise RecordingError(
-                f"cannot reach the analyzer at {url} ({reason}); is `mcp-agent-otel analyzer "
-                "serve` running there?"
+                f"the analyzer at {url} refused the spans: HTTP {exc.status} {exc.detail[:300]}"
             ) from None
         response = ExportTraceServiceResponse()
         try:
