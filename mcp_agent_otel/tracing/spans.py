@@ -59,15 +59,11 @@ def recording_failures() -> int:
     return _recording_failures
 
 
-def _count_failure() -> None:
+def count_recording_failure() -> None:
+    """Count one swallowed failure of the telemetry itself (see ``recording_failures``)."""
     global _recording_failures
     with _lock:
         _recording_failures += 1
-
-
-def count_recording_failure() -> None:
-    """Count one swallowed failure of the telemetry itself (see ``recording_failures``)."""
-    _count_failure()
 
 
 def active_stage_span(name: str) -> Span | None:
@@ -91,7 +87,7 @@ def exit_stage(token: contextvars.Token[tuple[str, Span] | None]) -> None:
     try:
         _active_stage.reset(token)
     except Exception:  # a token from another context: nothing to undo here
-        _count_failure()
+        count_recording_failure()
 
 
 def set_attributes(span: Span, attributes: Mapping[str, AttributeValue | None]) -> None:
@@ -99,7 +95,7 @@ def set_attributes(span: Span, attributes: Mapping[str, AttributeValue | None]) 
     try:
         span.set_attributes({k: v for k, v in attributes.items() if v is not None})
     except Exception:  # tracing never breaks the traced call
-        _count_failure()
+        count_recording_failure()
 
 
 def add_event(
@@ -108,7 +104,7 @@ def add_event(
     try:
         span.add_event(name, attributes=dict(attributes or {}))
     except Exception:
-        _count_failure()
+        count_recording_failure()
 
 
 def mark_error(span: Span, error_type: str, message: str | None = None) -> None:
@@ -117,7 +113,7 @@ def mark_error(span: Span, error_type: str, message: str | None = None) -> None:
         span.set_attribute(semconv.ERROR_TYPE, error_type)
         span.set_status(Status(StatusCode.ERROR, message))
     except Exception:
-        _count_failure()
+        count_recording_failure()
 
 
 def record_exception(span: Span, exc: BaseException) -> None:
@@ -125,7 +121,7 @@ def record_exception(span: Span, exc: BaseException) -> None:
     try:
         span.record_exception(exc)
     except Exception:
-        _count_failure()
+        count_recording_failure()
     mark_error(span, type(exc).__qualname__, str(exc) or type(exc).__qualname__)
 
 
