@@ -64,12 +64,32 @@ class ExecutionPattern(str, enum.Enum):
     SWARM = "swarm"
 
 
+class Intent(str, enum.Enum):
+    """What a subtask asks for, from its wording: to look, to add or change, or to remove."""
+
+    READ = "read"
+    WRITE = "write"
+    DELETE = "delete"
+
+
+class Effect(str, enum.Enum):
+    """What a tool does to the world, from its MCP annotations (or, lacking them, its name and
+    description). A READ subtask runs only READ_ONLY tools; a WRITE subtask also ADDITIVE and
+    OVERWRITE ones; DESTRUCTIVE tools (delete, reset, drop) run only with the user's consent."""
+
+    READ_ONLY = "read_only"
+    ADDITIVE = "additive"  # creates or appends; never loses what was there
+    OVERWRITE = "overwrite"  # replaces or moves what it names
+    DESTRUCTIVE = "destructive"  # removes or resets
+
+
 class StepStatus(str, enum.Enum):
     OK = "ok"
     ERROR = "error"  # the call failed, or the tool answered with isError
     TIMEOUT = "timeout"
-    UNMATCHED = "unmatched"  # no tool fits the subtask
-    SKIPPED = "skipped"  # not run because a step it depends on failed
+    UNMATCHED = "unmatched"  # no tool fits the subtask (or none confidently, or an argument is missing)
+    SKIPPED = "skipped"  # not run because a step it depends on failed, or the run was stopped
+    NEEDS_CONSENT = "needs_consent"  # a destructive call the user did not allow: never made
 
 
 def canonical_json(value: Any) -> str:
@@ -160,6 +180,7 @@ class Subtask(Model):
     text: str
     capabilities: tuple[ToolCategory, ...]
     depends_on: tuple[int, ...] = ()
+    intent: Intent = Intent.READ
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +216,7 @@ class ToolInfo(Model):
     description: str
     input_schema: str  # canonical JSON of the tool's inputSchema
     category: ToolCategory
+    annotations: str = "{}"  # canonical JSON of the tool's MCP annotations (readOnlyHint, ...)
 
     @property
     def ref(self) -> ToolRef:
@@ -202,6 +224,10 @@ class ToolInfo(Model):
 
     def schema(self) -> JsonObject:
         parsed: JsonObject = json.loads(self.input_schema)
+        return parsed
+
+    def annotation_hints(self) -> JsonObject:
+        parsed: JsonObject = json.loads(self.annotations)
         return parsed
 
 
@@ -215,6 +241,8 @@ class StepPlan(Model):
     confidence: float
     fallbacks: tuple[ToolRef, ...] = ()
     fallback_arguments: tuple[str, ...] = ()  # canonical JSON objects, one per fallback
+    intent: Intent = Intent.READ
+    effect: Effect = Effect.READ_ONLY  # of the chosen tool; fallbacks fit the same intent
 
     def __post_init__(self) -> None:
         if self.fallback_arguments and len(self.fallback_arguments) != len(self.fallbacks):
@@ -234,6 +262,35 @@ class StepPlan(Model):
         )
         return ((self.tool, self.argument_dict()), *zip(self.fallbacks, fallback_args, strict=True))
 
+    def to_dict(self) -> JsonObject:
+        """Arguments as JSON objects, not JSON text inside JSON."""
+        data = super().to_dict()
+        data["arguments"] = json.loads(self.arguments)
+        data["fallback_arguments"] = [json.loads(a) for a in self.fallback_arguments]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: JsonObject) -> StepPlan:
+        if isinstance(data, dict):
+            data = dict(data)
+            if not isinstance(data.get("arguments", ""), str):
+                data["arguments"] = canonical_json(data["arguments"])
+            data["fallback_arguments"] = [
+                a if isinstance(a, str) else canonical_json(a)
+                for a in data.get("fallback_arguments", [])
+            ]
+        return super().from_dict(data)
+
+
+@dataclasses.dataclass(frozen=True)
+class Unmatched(Model):
+    """A subtask the engine will not run, why, and the tools that came closest."""
+
+    subtask_index: int
+    reason: str  # "no_tool", "low_confidence" or "missing_argument"
+    message: str  # for the user: what was wrong and what to do
+    closest: tuple[ToolRef, ...] = ()
+
 
 @dataclasses.dataclass(frozen=True)
 class Decision(Model):
@@ -242,7 +299,11 @@ class Decision(Model):
     pattern: ExecutionPattern
     confidence: float
     steps: tuple[StepPlan, ...]
-    unmatched: tuple[int, ...] = ()  # subtask indexes no tool fits
+    unmatched: tuple[Unmatched, ...] = ()  # subtasks not run, each with why
+
+    @property
+    def unmatched_indexes(self) -> tuple[int, ...]:
+        return tuple(u.subtask_index for u in self.unmatched)
 
 
 @dataclasses.dataclass(frozen=True)

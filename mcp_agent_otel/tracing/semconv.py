@@ -85,6 +85,18 @@ DECISION_CONFIDENCE: Final = "mcp_agent.decision.confidence"
 DECISION_STEPS: Final = "mcp_agent.decision.steps"
 DECISION_UNMATCHED: Final = "mcp_agent.decision.unmatched"
 DECISION_INDEX_BUILT: Final = "mcp_agent.decision.index_built"  # this call (re)built the index
+# Per step of a decision: what the subtask asks (read/write/delete) and what the chosen tool
+# does (read_only/additive/overwrite/destructive), and whether the effect came from the
+# server's MCP annotations or was inferred from the tool's name and description.
+STEP_INTENT: Final = "mcp_agent.step.intent"
+TOOL_EFFECT: Final = "mcp_agent.tool.effect"
+TOOL_EFFECT_SOURCE: Final = "mcp_agent.tool.effect_source"  # "annotations" or "inferred"
+# On decision_engine.decide: the per-step facts as parallel arrays, indexed like the steps.
+DECISION_STEP_TOOLS: Final = "mcp_agent.decision.step.tools"
+DECISION_STEP_INTENTS: Final = "mcp_agent.decision.step.intents"
+DECISION_STEP_EFFECTS: Final = "mcp_agent.decision.step.effects"
+DECISION_PLAN_ONLY: Final = "mcp_agent.decision.plan_only"  # run --plan: nothing is called
+CONSENT: Final = "mcp_agent.step.consent"  # "given", "refused" on a destructive step
 
 MCP_SERVER: Final = "mcp_agent.mcp.server"
 STEP_INDEX: Final = "mcp_agent.step.index"
@@ -101,6 +113,7 @@ ERROR_TOOL: Final = "tool_error"  # a tool result with isError
 ERROR_TIMEOUT: Final = "timeout"
 ERROR_SERVER_UNAVAILABLE: Final = "server_unavailable"
 ERROR_NO_TOOL: Final = "no_matching_tool"
+ERROR_NEEDS_CONSENT: Final = "needs_consent"  # a destructive call the user did not allow
 
 # --- configuration (environment) ---------------------------------------------------------------
 ENV_PREFIX: Final = "MCP_AGENT_OTEL_"
