@@ -21,14 +21,16 @@ import math
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, TextIO
 
 import mcp.types as mcp_types
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
+from mcp.client.session import ClientRequestContext
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED
@@ -67,6 +69,28 @@ class ServerSpec:
     env: tuple[tuple[str, str], ...] = ()
     url: str | None = None
     timeout_s: float = DEFAULT_SERVER_TIMEOUT_S
+    # The server traces itself from our OTEL_* settings (the bundled servers, or a config entry
+    # with "telemetry": true). Only such servers are given telemetry settings, never credentials.
+    telemetry: bool = False
+
+    def directories(self, cwd: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
+        """The existing directories named in the server's command-line arguments, absolute and
+        in order: a filesystem server's allowed directory, a git server's repository."""
+        base = Path(cwd) if cwd is not None else Path.cwd()
+        found: list[str] = []
+        for arg in self.args:
+            if not arg or arg.startswith("-") or "\n" in arg:
+                continue
+            candidate = Path(arg).expanduser()
+            path = candidate if candidate.is_absolute() else base / candidate
+            try:
+                if path.is_dir():
+                    resolved = str(path.resolve())
+                    if resolved not in found:
+                        found.append(resolved)
+            except OSError:
+                continue
+        return tuple(found)
 
 
 def parse_servers_config(data: Any, source: str = "<config>") -> tuple[ServerSpec, ...]:
@@ -115,6 +139,9 @@ def parse_servers_config(data: Any, source: str = "<config>") -> tuple[ServerSpe
             or timeout <= 0
         ):
             raise bad(f'{where}: "timeout" must be a positive number of seconds')
+        telemetry = entry.get("telemetry", False)
+        if not isinstance(telemetry, bool):
+            raise bad(f'{where}: "telemetry" must be true or false')
         specs.append(
             ServerSpec(
                 name=str(name),
@@ -123,6 +150,7 @@ def parse_servers_config(data: Any, source: str = "<config>") -> tuple[ServerSpe
                 env=tuple(sorted(env.items())),
                 url=url,
                 timeout_s=float(timeout),
+                telemetry=telemetry,
             )
         )
     if not specs:
@@ -155,13 +183,40 @@ def tool_info(server: str, tool: mcp_types.Tool) -> ToolInfo:
     """Map a listed MCP tool to our ToolInfo, with its category."""
     schema = dict(tool.input_schema or {})
     description = tool.description or ""
+    hints = (
+        tool.annotations.model_dump(by_alias=True, exclude_none=True, include=_ANNOTATION_HINTS)
+        if tool.annotations is not None
+        else {}
+    )
     return ToolInfo(
         server=server,
         name=tool.name,
         description=description,
         input_schema=canonical_json(schema),
         category=categorize_tool(tool.name, description, schema),
+        annotations=canonical_json(hints),
     )
+
+
+# The behaviour hints of MCP ToolAnnotations (their Python names); the title is not a hint.
+_ANNOTATION_HINTS: Final = {
+    "read_only_hint",
+    "destructive_hint",
+    "idempotent_hint",
+    "open_world_hint",
+}
+
+
+def server_env(spec: ServerSpec, environ: Mapping[str, str]) -> dict[str, str]:
+    """What a stdio server's environment gets beyond the SDK's minimal one (HOME, PATH, ...).
+
+    Its configured ``env``; and, only for a server that traces itself (``spec.telemetry``),
+    the telemetry settings of ``telemetry_env`` — which never include exporter headers,
+    tokens or other credentials. A third-party server sees none of our settings, as desktop
+    MCP clients do it.
+    """
+    env = telemetry_env(environ) if spec.telemetry else {}
+    return env | dict(spec.env)
 
 
 def environment_fingerprint(tools: Iterable[ToolInfo]) -> str:
@@ -176,12 +231,52 @@ def environment_fingerprint(tools: Iterable[ToolInfo]) -> str:
 # --- I/O shell ------------------------------------------------------------------------------
 
 
+class _StderrTail(asyncio.Protocol):
+    """A stdio server's stderr: the last lines kept (to say why it failed), and echoed to
+    ``sink`` with the server's name when the user asked to see it (``--verbose``)."""
+
+    def __init__(self, server: str, sink: TextIO | None, keep: int = 20) -> None:
+        self.server = server
+        self.sink = sink
+        self.lines: deque[str] = deque(maxlen=keep)
+        self._partial = ""
+
+    def data_received(self, data: bytes) -> None:
+        text = self._partial + data.decode("utf-8", "replace")
+        *complete, self._partial = text.split("\n")
+        for line in complete:
+            self._line(line)
+
+    def eof_received(self) -> bool | None:
+        if self._partial:
+            self._line(self._partial)
+            self._partial = ""
+        return None
+
+    def _line(self, line: str) -> None:
+        line = line.rstrip()
+        if not line:
+            return
+        self.lines.append(line)
+        if self.sink is not None:
+            try:
+                self.sink.write(f"[{self.server}] {line}\n")
+                self.sink.flush()
+            except (OSError, ValueError):  # a closed terminal must not break the agent
+                self.sink = None
+
+    @property
+    def last_line(self) -> str | None:
+        return self.lines[-1] if self.lines else None
+
+
 @dataclass
 class _Connection:
     """One server's client, owned by a task that enters and exits the client context."""
 
     spec: ServerSpec
     client: Client | None = None
+    stderr: _StderrTail | None = None
     error: BaseException | None = None
     tools: tuple[ToolInfo, ...] = ()
     notifies_list_changed: bool = False
@@ -210,7 +305,10 @@ class ToolDiscovery:
         *,
         environ: Mapping[str, str] | None = None,
         retry_after_s: float = 30.0,
+        server_stderr: TextIO | None = None,
     ) -> None:
+        """``server_stderr``: where stdio servers' own stderr lines go (prefixed with the
+        server's name); by default they are kept only to explain a server that fails."""
         if not servers:
             raise ServerConfigError("no MCP servers configured: pass at least one ServerSpec")
         names = [s.name for s in servers]
@@ -218,6 +316,9 @@ class ToolDiscovery:
             raise ServerConfigError(f"server names must be unique, got {names}")
         self._specs = tuple(servers)
         self._environ = dict(os.environ if environ is None else environ)
+        self._server_stderr = server_stderr
+        self._cwd = Path.cwd()
+        self._directories = {s.name: s.directories(self._cwd) for s in servers}
         self._connections: dict[str, _Connection] = {}
         self._listeners: list[EnvironmentListener] = []
         self._fingerprint = ""
@@ -237,6 +338,12 @@ class ToolDiscovery:
     @property
     def tools(self) -> tuple[ToolInfo, ...]:
         return tuple(t for c in self._connections.values() for t in c.tools)
+
+    @property
+    def contexts(self) -> Mapping[str, tuple[str, ...]]:
+        """Per server, the directories its configuration names (see ``ServerSpec.directories``):
+        what a relative path or an omitted repository means for its tools."""
+        return self._directories
 
     def server_failure(self, server: str) -> str | None:
         """Why ``server`` is unavailable (None when it is healthy or not tried yet)."""
@@ -347,8 +454,10 @@ class ToolDiscovery:
                     conn.client.list_tools(cache_mode="bypass"), timeout=spec.timeout_s
                 )
             except Exception as exc:  # one server failing must not stop the others
-                message = _describe(exc, timeout_s=spec.timeout_s)
                 failed = self._connections.get(spec.name)
+                message = _describe(exc, timeout_s=spec.timeout_s)
+                if failed is not None and failed.stderr is not None and _closed(exc):
+                    message = _closed_at_start(failed.stderr)
                 if failed is not None:
                     self._drop(failed, exc)
                 spans.add_event(
@@ -384,20 +493,40 @@ class ToolDiscovery:
 
     async def _own_connection(self, conn: _Connection) -> None:
         spec = conn.spec
-        target: str | StdioServerParameters
-        if spec.url:
-            target = spec.url
-        else:
-            assert spec.command is not None
-            env = telemetry_env(self._environ) | dict(spec.env)
-            target = StdioServerParameters(command=spec.command, args=list(spec.args), env=env)
+        roots = mcp_types.ListRootsResult(
+            roots=[
+                mcp_types.Root.model_validate({"uri": Path(d).as_uri(), "name": Path(d).name or d})
+                for d in (self._directories.get(spec.name) or (str(self._cwd),))
+            ]
+        )
+
+        async def list_roots(context: ClientRequestContext) -> mcp_types.ListRootsResult:
+            return roots
 
         async def on_message(message: Any) -> None:
             if isinstance(message, mcp_types.ToolListChangedNotification):
                 self._on_list_changed(spec.name)
 
+        errlog: TextIO | None = None
         try:
-            async with Client(target, message_handler=on_message, cache=None) as client:
+            target: Any
+            if spec.url:
+                target = spec.url
+            else:
+                assert spec.command is not None
+                params = StdioServerParameters(
+                    command=spec.command,
+                    args=list(spec.args),
+                    env=server_env(spec, self._environ),
+                )
+                errlog, conn.stderr = await self._stderr_pipe(spec.name)
+                target = stdio_client(params, errlog=errlog)
+            async with Client(
+                target, message_handler=on_message, list_roots_callback=list_roots, cache=None
+            ) as client:
+                if errlog is not None:  # the server holds its own copy now
+                    errlog.close()
+                    errlog = None
                 conn.client = client
                 caps = client.session.server_capabilities
                 tools_caps = caps.tools if caps is not None else None
@@ -417,9 +546,25 @@ class ToolDiscovery:
             if not isinstance(exc, Exception):
                 raise
         finally:
+            if errlog is not None:
+                errlog.close()
             conn.client = None if conn.error is not None else conn.client
             conn.closing.set()
             conn.ready.set()
+
+    async def _stderr_pipe(self, server: str) -> tuple[TextIO, _StderrTail]:
+        """A pipe for a server's stderr: the write end to give the process, and the reader
+        that keeps its last lines (and echoes them where the user asked)."""
+        read_fd, write_fd = os.pipe()
+        tail = _StderrTail(server, self._server_stderr)
+        reader = os.fdopen(read_fd, "rb", buffering=0)
+        try:
+            await asyncio.get_running_loop().connect_read_pipe(lambda: tail, reader)
+        except BaseException:
+            reader.close()
+            os.close(write_fd)
+            raise
+        return os.fdopen(write_fd, "w"), tail
 
     async def _listen(self, server: str, client: Client) -> None:
         """Hear tool-list changes on a 2026-07-28 session (``subscriptions/listen``).
@@ -478,6 +623,19 @@ def _stop(conn: _Connection) -> None:
     conn.closing.set()
     if not conn.ready.is_set() and conn.task is not None:
         conn.task.cancel()
+
+
+def _closed(exc: BaseException) -> bool:
+    """Whether ``exc`` (or the first of a group) says the connection closed."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED
+
+
+def _closed_at_start(stderr: _StderrTail) -> str:
+    last = stderr.last_line
+    said = f"; its last stderr line: {last}" if last else " without writing to stderr"
+    return f"the server process exited or closed the connection during start-up{said}"
 
 
 def _describe(exc: BaseException | None, *, timeout_s: float | None = None) -> str:

@@ -186,6 +186,10 @@ def test_telemetry_env_forwards_only_what_a_server_needs() -> None:
         "MCP_AGENT_OTEL_CAPTURE_CONTENT": "true",
         "PYTHONPATH": "/src",
         "AWS_SECRET_ACCESS_KEY": "never",
+        "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer vendor-key",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "x-api-key=vendor-key",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY": "/keys/client.pem",
+        "MCP_AGENT_OTEL_ANALYZER_TOKEN": "analyzer-secret",
         "HOME": "/home/someone",
         "XOTEL_FOO": "x",
     }
@@ -210,6 +214,7 @@ def test_demo_servers_config_launches_every_server_module() -> None:
             "command": "/opt/py/bin/python",
             "args": ["-m", f"mcp_agent_otel.autonomous.servers.{name}"],
             "env": {"A": "1"},
+            "telemetry": True,
         }
     assert json.loads(json.dumps(config)) == config
     assert demo_servers_config()["mcpServers"]["text"]["command"] == sys.executable

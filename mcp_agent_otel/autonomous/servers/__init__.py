@@ -17,7 +17,9 @@ Four stdio servers ship in the wheel, each runnable as
 
 Every server configures tracing from its environment, so one trace crosses processes. The
 stdio client passes only a few variables (HOME, PATH, ...) to a server, so a client forwards
-the telemetry settings explicitly with ``telemetry_env``.
+the telemetry settings explicitly with ``telemetry_env`` — to servers that trace themselves
+(``"telemetry": true`` in their config entry, as ``demo_servers_config`` writes), and without
+credentials.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ _FORWARDED_NAMES: Final = frozenset({"PYTHONPATH"})
 # Each process is its own service: the agent's service name must not rename the servers,
 # which name themselves mcp-agent-otel-server-<name>.
 _NOT_FORWARDED: Final = frozenset({"OTEL_SERVICE_NAME"})
+# Credentials stay with the agent: exporter headers (an observability vendor's API key), the
+# analyzer's token, TLS client keys. Matched as parts of the variable's name.
+_SECRET_PARTS: Final = ("HEADERS", "TOKEN", "SECRET", "PASSWORD", "CLIENT_KEY", "CREDENTIAL")
 
 
 def _without_service_name(resource_attributes: str) -> str:
@@ -52,14 +57,15 @@ def _without_service_name(resource_attributes: str) -> str:
 def telemetry_env(environ: Mapping[str, str]) -> dict[str, str]:
     """The variables a server process needs from ``environ`` to trace like its client.
 
-    ``OTEL_*`` (exporter endpoint, protocol, headers, sampler, ``OTEL_SDK_DISABLED``, ...),
+    ``OTEL_*`` (exporter endpoint, protocol, sampler, ``OTEL_SDK_DISABLED``, ...),
     ``MCP_AGENT_OTEL_*`` (home directory, sandbox, content capture) and ``PYTHONPATH`` when
-    set. ``OTEL_SERVICE_NAME`` and a ``service.name`` inside ``OTEL_RESOURCE_ATTRIBUTES`` are
+    set. Never credentials: no ``*_HEADERS``, token, secret, password or client key.
+    ``OTEL_SERVICE_NAME`` and a ``service.name`` inside ``OTEL_RESOURCE_ATTRIBUTES`` are
     left out: each server reports as its own service. Pure; nothing else is copied.
     """
     env: dict[str, str] = {}
     for key, value in environ.items():
-        if key in _NOT_FORWARDED:
+        if key in _NOT_FORWARDED or any(part in key.upper() for part in _SECRET_PARTS):
             continue
         if key.startswith(_FORWARDED_PREFIXES) or key in _FORWARDED_NAMES:
             env[key] = value
@@ -96,6 +102,7 @@ def demo_servers_config(
                 "command": python,
                 "args": ["-m", server_module(name)],
                 "env": dict(env or {}),
+                "telemetry": True,
             }
             for name in DEMO_SERVER_NAMES
         }
