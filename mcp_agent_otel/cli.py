@@ -24,8 +24,14 @@ from rich.table import Table
 
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.autonomous.errors import AgentError
-from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator, ServersConfig
-from mcp_agent_otel.autonomous.models import WorkflowResult
+from mcp_agent_otel.autonomous.meta_coordinator import (
+    ConsentCallback,
+    MetaCoordinator,
+    ServersConfig,
+    describe_call,
+    shorten,
+)
+from mcp_agent_otel.autonomous.models import StepPlan, Subtask, WorkflowResult
 from mcp_agent_otel.autonomous.servers import demo_servers_config
 from mcp_agent_otel.autonomous.workload import DEMO_TASKS
 from mcp_agent_otel.tracing.setup import TracingConfigError, TracingHandle, configure_tracing
@@ -117,23 +123,80 @@ def _print_result(result: WorkflowResult) -> None:
         detail = step.output if ok else (step.error or "")
         table.add_row(
             str(step.subtask_index),
-            subtasks.get(step.subtask_index, "")[:48],
+            escape(shorten(subtasks.get(step.subtask_index, ""), 48)),
             str(step.tool) if step.tool else "-",
             f"[green]{step.status.value}[/]" if ok else f"[red]{step.status.value}[/]",
             f"{step.duration_ms:.1f}",
-            " ".join(detail.split())[:80],
+            escape(shorten(detail, 400 if not ok else 160)),
         )
     console.print(table)
 
 
+def _print_plan(result: WorkflowResult) -> None:
+    """The decision, step by step: what each subtask asks, the tool, its effect, its arguments
+    and fallbacks; and the subtasks that would stop the run, with why."""
+    table = Table(show_header=True, header_style="bold", title="plan (nothing was called)")
+    for column in ("#", "subtask", "intent", "tool", "effect", "arguments", "fallbacks"):
+        table.add_column(column)
+    subtasks = {s.index: s.text for s in result.analysis.subtasks}
+    for plan in result.decision.steps:
+        table.add_row(
+            str(plan.subtask_index),
+            escape(shorten(subtasks.get(plan.subtask_index, ""), 48)),
+            plan.intent.value,
+            str(plan.tool),
+            plan.effect.value,
+            escape(json.dumps(plan.argument_dict(), ensure_ascii=False)),
+            ", ".join(str(f) for f in plan.fallbacks) or "-",
+        )
+    for unmatched in result.decision.unmatched:
+        table.add_row(
+            str(unmatched.subtask_index),
+            escape(shorten(subtasks.get(unmatched.subtask_index, ""), 48)),
+            "-",
+            "[red]none[/]",
+            "-",
+            escape(unmatched.message),
+            ", ".join(str(c) for c in unmatched.closest) or "-",
+        )
+    console.print(table)
+    console.print(
+        f"pattern {result.decision.pattern.value}, confidence {result.decision.confidence:.2f}"
+    )
+
+
+def _ask_consent(plan: StepPlan, subtask: Subtask | None) -> bool:
+    """A yes typed at the terminal lets one destructive step run."""
+    what = f'"{subtask.text}"' if subtask is not None else f"step {plan.subtask_index}"
+    return click.confirm(
+        f"{what} would call {describe_call(plan)}, which cannot be undone. Run it?",
+        default=False,
+        err=True,
+    )
+
+
 async def _run_tasks(
-    config: ServersConfig, tasks: Sequence[str], timeout: float, progress: Progress | None
+    config: ServersConfig,
+    tasks: Sequence[str],
+    timeout: float,
+    progress: Progress | None,
+    *,
+    plan_only: bool = False,
+    allow_destructive: bool = False,
+    confirm: ConsentCallback | None = None,
+    verbose: bool = False,
 ) -> list[WorkflowResult]:
     results: list[WorkflowResult] = []
     job = progress.add_task("running tasks", total=len(tasks)) if progress else None
-    async with MetaCoordinator.from_config(config, call_timeout_s=timeout) as agent:
+    async with MetaCoordinator.from_config(
+        config,
+        call_timeout_s=timeout,
+        allow_destructive=allow_destructive,
+        confirm=confirm,
+        discovery={"server_stderr": sys.stderr if verbose else None},
+    ) as agent:
         for task in tasks:
-            results.append(await agent.run(task))
+            results.append(await agent.run(task, plan_only=plan_only))
             if progress is not None and job is not None:
                 progress.advance(job)
     return results
@@ -153,20 +216,60 @@ def _fail(message: str) -> NoReturn:
 )
 @click.option("--timeout", default=10.0, show_default=True, help="seconds per tool call")
 @click.option("--json", "as_json", is_flag=True, help="print the WorkflowResult as JSON")
-def run(task: str, servers: str | None, timeout: float, as_json: bool) -> None:
-    """Run one TASK through the agent and print its trace. Exit 1 if a step failed."""
+@click.option(
+    "--plan",
+    "plan_only",
+    is_flag=True,
+    help="print the decision (steps, intent, tool, effect, arguments, fallbacks); call nothing",
+)
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="let steps that delete or reset run (otherwise asked at a terminal, refused elsewhere)",
+)
+@click.option("--verbose", is_flag=True, help="show the MCP servers' own stderr output")
+def run(
+    task: str,
+    servers: str | None,
+    timeout: float,
+    as_json: bool,
+    plan_only: bool,
+    allow_destructive: bool,
+    verbose: bool,
+) -> None:
+    """Run one TASK through the agent and print its trace.
+
+    Exit 0 when every step did what it asked; 1 when a step failed, no tool fits a step
+    confidently, or a destructive step was not allowed (the run then stops before any call);
+    2 for bad input.
+    """
     collector = TraceCollector()
+    interactive = sys.stdin.isatty() and not as_json
     try:
         with _traced(collector):
-            (result,) = asyncio.run(_run_tasks(_servers(servers), [task], timeout, None))
+            (result,) = asyncio.run(
+                _run_tasks(
+                    _servers(servers),
+                    [task],
+                    timeout,
+                    None,
+                    plan_only=plan_only,
+                    allow_destructive=allow_destructive,
+                    confirm=_ask_consent if interactive else None,
+                    verbose=verbose,
+                )
+            )
     except (AgentError, TracingConfigError) as exc:
         _fail(str(exc))
+    done = not result.decision.unmatched if plan_only else result.ok
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif plan_only:
+        _print_plan(result)
     else:
         _print_trace(collector, result)
         _print_result(result)
-    sys.exit(0 if result.ok else 1)
+    sys.exit(0 if done else 1)
 
 
 @main.command()

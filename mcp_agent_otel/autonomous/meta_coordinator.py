@@ -15,17 +15,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import textwrap
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import mcp.types as mcp_types
 
 from mcp_agent_otel.autonomous.decision_engine import DecisionEngine, piped_arguments
+from mcp_agent_otel.autonomous.effects import tool_effect
 from mcp_agent_otel.autonomous.models import (
     Decision,
+    Effect,
     ExecutionPattern,
+    Intent,
     JsonObject,
     StepPlan,
     StepResult,
@@ -52,6 +56,23 @@ _CONCURRENT_PATTERNS = frozenset(
 )
 
 ServersConfig = str | os.PathLike[str] | Mapping[str, Any] | Sequence[ServerSpec]
+# Asked before a destructive step runs (a terminal prompt, say): True lets it run.
+ConsentCallback = Callable[[StepPlan, Subtask | None], bool]
+
+
+def needs_consent(plan: StepPlan) -> bool:
+    """A step that deletes, or whose tool is destructive, runs only with the user's consent."""
+    return plan.intent is Intent.DELETE or plan.effect is Effect.DESTRUCTIVE
+
+
+def describe_call(plan: StepPlan) -> str:
+    """``server/tool`` with its planned arguments, as the user would check them."""
+    return f"{plan.tool} with {json.dumps(plan.argument_dict(), ensure_ascii=False)}"
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line, cut at a word boundary (marked "…") when over ``width``."""
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" …")
 
 
 def server_specs(config: ServersConfig) -> tuple[ServerSpec, ...]:
@@ -110,7 +131,11 @@ class MetaCoordinator:
         engine: DecisionEngine | None = None,
         call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S,
         max_concurrency: int = 8,
+        allow_destructive: bool = False,
+        confirm: ConsentCallback | None = None,
     ) -> None:
+        """``allow_destructive`` lets steps that delete run; otherwise ``confirm`` (if given) is
+        asked for each, and without a yes the run stops before any call."""
         if call_timeout_s <= 0:
             raise ValueError("call_timeout_s must be a positive number of seconds")
         self.discovery = discovery
@@ -120,6 +145,8 @@ class MetaCoordinator:
             subscribe(discovery)
         self.engine = engine if engine is not None else DecisionEngine()
         self.call_timeout_s = call_timeout_s
+        self.allow_destructive = allow_destructive
+        self.confirm = confirm
         self._semaphore = asyncio.Semaphore(max(1, max_concurrency))
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -131,12 +158,18 @@ class MetaCoordinator:
         analyzer: TaskAnalyzer | None = None,
         engine: DecisionEngine | None = None,
         call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S,
+        allow_destructive: bool = False,
+        confirm: ConsentCallback | None = None,
+        discovery: Mapping[str, Any] | None = None,
     ) -> MetaCoordinator:
+        """``discovery``: keyword arguments for ``ToolDiscovery`` (e.g. ``server_stderr``)."""
         return cls(
-            ToolDiscovery(server_specs(config)),
+            ToolDiscovery(server_specs(config), **dict(discovery or {})),
             analyzer=analyzer,
             engine=engine,
             call_timeout_s=call_timeout_s,
+            allow_destructive=allow_destructive,
+            confirm=confirm,
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -170,11 +203,16 @@ class MetaCoordinator:
     # -- the workflow -------------------------------------------------------------------------
 
     async def run(
-        self, task: str, *, arguments: Mapping[int, Mapping[str, Any]] | None = None
+        self,
+        task: str,
+        *,
+        arguments: Mapping[int, Mapping[str, Any]] | None = None,
+        plan_only: bool = False,
     ) -> WorkflowResult:
         """Analyze, discover, decide and execute one task. Bad input raises ``InvalidTaskError``.
 
         ``arguments`` maps a subtask index to explicit tool arguments, which win over planned ones.
+        ``plan_only``: stop after the decision and call nothing (the result has no steps).
         """
         started = time.perf_counter()
         with spans.stage_span(
@@ -193,8 +231,12 @@ class MetaCoordinator:
                 tools = await self.discovery.discover()
                 analysis = self.analyzer.analyze(task, self.discovery.fingerprint)
             fingerprint = self.discovery.fingerprint
-            decision = await self.engine.decide(analysis, tools, fingerprint, arguments)
-            steps = await self._execute(analysis, decision)
+            decision = await self.engine.decide(
+                analysis, tools, fingerprint, arguments, contexts=self.discovery.contexts
+            )
+            if plan_only:
+                spans.set_attributes(root, {semconv.DECISION_PLAN_ONLY: True})
+            steps = () if plan_only else await self._execute(analysis, decision)
             result = WorkflowResult(
                 task=task,
                 analysis=analysis,
@@ -205,6 +247,8 @@ class MetaCoordinator:
                 trace_id=spans.current_trace_id(),
             )
             failed = result.failed_steps
+            if plan_only and decision.unmatched:
+                failed = tuple(self._refused(decision, analysis))
             spans.set_attributes(
                 root,
                 {
@@ -236,16 +280,22 @@ class MetaCoordinator:
             subtasks = {s.index: s for s in analysis.subtasks}
             catalogue = {t.ref: t for t in self.discovery.tools}
             plans = {p.subtask_index: p for p in decision.steps}
-            results: dict[int, StepResult] = {
-                i: StepResult(
-                    subtask_index=i,
-                    status=StepStatus.UNMATCHED,
-                    error="no available tool matches this subtask",
-                )
-                for i in decision.unmatched
-            }
+            # A plan that cannot do all it was asked, or that would delete without consent, runs
+            # nothing: a partial run could change what the user meant to change only as a whole.
+            refused = self._refused(decision, analysis)
+            results: dict[int, StepResult] = {r.subtask_index: r for r in refused}
+            if refused:
+                why = "; ".join(f"step {r.subtask_index}: {r.status.value}" for r in refused)
+                for i in plans.keys() - results.keys():
+                    results[i] = StepResult(
+                        subtask_index=i,
+                        status=StepStatus.SKIPPED,
+                        tool=plans[i].tool,
+                        error=f"not run: the run stopped before any call ({why})",
+                    )
             concurrent = decision.pattern in _CONCURRENT_PATTERNS
-            for wave in execution_waves(analysis, list(plans), concurrent):
+            runnable = [] if refused else list(plans)
+            for wave in execution_waves(analysis, runnable, concurrent):
                 outcomes = await asyncio.gather(
                     *(self._run_step(plans[i], subtasks.get(i), results, catalogue) for i in wave)
                 )
@@ -255,6 +305,35 @@ class MetaCoordinator:
             if failed:
                 spans.mark_error(span, _error_type(failed[0]), _failure_summary(failed))
             return ordered
+
+    def _refused(self, decision: Decision, analysis: TaskAnalysis) -> list[StepResult]:
+        """The steps that stop the run before any call: those the engine could not plan, and
+        destructive ones the user did not consent to (asked through ``confirm``, in order)."""
+        refused = [
+            StepResult(subtask_index=u.subtask_index, status=StepStatus.UNMATCHED, error=u.message)
+            for u in decision.unmatched
+        ]
+        if refused or self.allow_destructive:
+            return refused
+        subtasks = {s.index: s for s in analysis.subtasks}
+        for plan in decision.steps:
+            if not needs_consent(plan):
+                continue
+            if self.confirm is not None and self.confirm(plan, subtasks.get(plan.subtask_index)):
+                continue
+            refused.append(
+                StepResult(
+                    subtask_index=plan.subtask_index,
+                    status=StepStatus.NEEDS_CONSENT,
+                    tool=plan.tool,
+                    error=(
+                        f"not run: it would call {describe_call(plan)}, which "
+                        f"{'deletes' if plan.intent is Intent.DELETE else 'is destructive'}; "
+                        "pass --allow-destructive (allow_destructive=True) to allow it"
+                    ),
+                )
+            )
+        return refused
 
     async def _run_step(
         self,
@@ -291,7 +370,7 @@ class MetaCoordinator:
                     if subtask is not None and tool is not None and upstream
                     else planned
                 )
-                status, output, error = await self._attempt(plan, ref, args, attempt)
+                status, output, error = await self._attempt(plan, ref, tool, args, attempt)
                 if status is StepStatus.OK:
                     return StepResult(
                         subtask_index=plan.subtask_index,
@@ -311,8 +390,9 @@ class MetaCoordinator:
         )
 
     async def _attempt(
-        self, plan: StepPlan, ref: ToolRef, args: JsonObject, attempt: int
+        self, plan: StepPlan, ref: ToolRef, tool: ToolInfo | None, args: JsonObject, attempt: int
     ) -> tuple[StepStatus, str, str | None]:
+        effect, source = tool_effect(tool) if tool is not None else (plan.effect, "")
         with spans.stage_span(
             semconv.execute_tool_span_name(ref.name),
             {
@@ -322,6 +402,10 @@ class MetaCoordinator:
                 semconv.STEP_INDEX: plan.subtask_index,
                 semconv.STEP_ATTEMPT: attempt,
                 semconv.STEP_FALLBACK: attempt > 0,
+                semconv.STEP_INTENT: plan.intent.value,
+                semconv.TOOL_EFFECT: effect.value,
+                semconv.TOOL_EFFECT_SOURCE: source or None,
+                semconv.CONSENT: "given" if needs_consent(plan) else None,
             },
         ) as span:
             try:
@@ -335,7 +419,7 @@ class MetaCoordinator:
                 return StepStatus.ERROR, "", f"{ref} failed: {type(exc).__name__}: {exc}"
             output = tool_output(result)
             if result.is_error:
-                message = f"{ref} returned an error: {output[:500]}"
+                message = f"{ref} returned an error: {shorten(output, 500)}"
                 spans.mark_error(span, semconv.ERROR_TOOL, message)
                 return StepStatus.ERROR, output, message
             spans.set_attributes(span, {semconv.STEP_STATUS: StepStatus.OK.value})
@@ -346,9 +430,12 @@ def _error_type(step: StepResult) -> str:
     return {
         StepStatus.TIMEOUT: semconv.ERROR_TIMEOUT,
         StepStatus.UNMATCHED: semconv.ERROR_NO_TOOL,
+        StepStatus.NEEDS_CONSENT: semconv.ERROR_NEEDS_CONSENT,
         StepStatus.SKIPPED: "skipped",
     }.get(step.status, semconv.ERROR_TOOL)
 
 
 def _failure_summary(failed: Sequence[StepResult]) -> str:
-    return "; ".join(f"step {s.subtask_index}: {s.error or s.status.value}" for s in failed)[:1000]
+    return shorten(
+        "; ".join(f"step {s.subtask_index}: {s.error or s.status.value}" for s in failed), 1000
+    )
