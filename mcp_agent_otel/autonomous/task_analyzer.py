@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Final, Protocol, runtime_checkable
 
-from mcp_agent_otel.autonomous import lexicon
+from mcp_agent_otel.autonomous import effects, lexicon
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
 from mcp_agent_otel.autonomous.models import (
     Complexity,
@@ -40,7 +40,7 @@ from mcp_agent_otel.tracing import semconv, spans
 
 # Bump when a change here can change the analysis of some text: cached analyses made by an
 # older analyzer then stop matching (the cache keys include it).
-ANALYZER_VERSION: Final = "1"
+ANALYZER_VERSION: Final = "2"  # 2: subtasks carry their intent
 DEFAULT_MAX_TASK_CHARS: Final = 20_000
 MAX_KEYWORDS: Final = 12
 MAX_CAPABILITIES: Final = 3
@@ -521,7 +521,13 @@ def _analyze_normalized(text: str) -> TaskAnalysis:
     words = set(tokens)
     pattern = _pattern(n, deps, ordered, words)
     subtasks = tuple(
-        Subtask(index=i, text=r.text, capabilities=r.capabilities, depends_on=deps[i])
+        Subtask(
+            index=i,
+            text=r.text,
+            capabilities=r.capabilities,
+            depends_on=deps[i],
+            intent=effects.subtask_intent(r.text),
+        )
         for i, r in enumerate(readings)
     )
     task_type, type_confidence = _task_type(readings)
