@@ -32,6 +32,8 @@ def totals(runs: Sequence[TaskRun]) -> dict[str, Any]:
     unrequested_tasks = [r.task.id for r in runs if r.verdict.unrequested]
     exit0_failures = [r.task.id for r in runs if r.exit_code == 0 and not r.verdict.done]
     refused = [r for r in runs if r.task.output.status == "needs_consent"]
+    # the CLI printed no WorkflowResult: it crashed, timed out or refused its input
+    no_result = [r.task.id for r in runs if not r.has_result]
     ratio = done / len(runs) if runs else 0.0
     return {
         "tasks": len(runs),
@@ -43,6 +45,7 @@ def totals(runs: Sequence[TaskRun]) -> dict[str, Any]:
         "tasks_with_unrequested_changes": unrequested_tasks,
         "exit0_failures": len(exit0_failures),
         "exit0_failure_tasks": exit0_failures,
+        "runs_without_result": no_result,
         "destructive_refused_before_the_call": f"{sum(r.verdict.done for r in refused)}"
         f"/{len(refused)}",
         "bar_met": bool(runs)
@@ -104,4 +107,11 @@ def print_report(console: Console, runs: Sequence[TaskRun]) -> dict[str, Any]:
         f"{figures['exit0_failures']} (bar 0); destructive tasks refused without consent "
         f"{figures['destructive_refused_before_the_call']}. Bar {marks[figures['bar_met']]}."
     )
+    if figures["runs_without_result"]:
+        console.print(
+            f"[yellow]warning:[/] {len(figures['runs_without_result'])} run(s) printed no "
+            "result (crashed, timed out or refused the input; see stderr_tail in the JSON): "
+            + escape(", ".join(figures["runs_without_result"])),
+            soft_wrap=True,
+        )
     return figures

@@ -38,6 +38,7 @@ class TaskRun:
     tools: list[dict[str, Any]]
     seconds: float
     stderr_tail: str
+    has_result: bool  # the CLI printed a WorkflowResult as JSON
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class TaskRun:
             "changes": list(self.verdict.changes),
             "unrequested_changes": list(self.verdict.unrequested),
             "seconds": round(self.seconds, 2),
+            "has_result": self.has_result,
             "stderr_tail": self.stderr_tail,
         }
 
@@ -135,7 +137,9 @@ def run_task(
             (keep / task.id).mkdir(parents=True, exist_ok=True)
             (keep / task.id / "stdout.json").write_text(out)
             (keep / task.id / "stderr.txt").write_text(err)
-        return TaskRun(task, code, verdict, checks.tools_called(result), seconds, tail)
+        return TaskRun(
+            task, code, verdict, checks.tools_called(result), seconds, tail, result is not None
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

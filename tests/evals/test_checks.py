@@ -13,6 +13,8 @@ import pytest
 
 from evals.real_servers import checks, fixture, snapshot, tasks
 from evals.real_servers.install import Installed
+from evals.real_servers.report import totals
+from evals.real_servers.runner import TaskRun
 from evals.real_servers.snapshot import State
 
 NOW = dt.datetime(2026, 12, 5, 15, 0, tzinfo=dt.timezone.utc)
@@ -423,3 +425,43 @@ def test_the_snapshot_sees_every_kind_of_change(tmp_path: Path) -> None:
         "sandbox/todo.txt",
     ]
     assert after.texts["git:staged"] == ""
+
+
+# --- the figures ----------------------------------------------------------------------------
+
+
+def test_totals_count_done_per_server_unrequested_changes_and_exit0_failures() -> None:
+    def run(
+        tid: str,
+        servers: tuple[str, ...],
+        code: int | None,
+        reasons: tuple[str, ...] = (),
+        unrequested: tuple[str, ...] = (),
+        has_result: bool = True,
+    ) -> TaskRun:
+        t = dataclasses.replace(task(), id=tid, servers=servers)
+        verdict = checks.Verdict(not reasons, reasons, unrequested, unrequested)
+        return TaskRun(t, code, verdict, [], 1.0, "", has_result)
+
+    runs = [
+        run("a", ("time",), 0),
+        run("b", ("time", "git"), 0, ("output lacks 'x'",)),  # exit 0, not done
+        run(
+            "c",
+            ("git",),
+            0,
+            ("unrequested change: sandbox/todo.txt changed",),
+            ("sandbox/todo.txt changed",),
+        ),
+        run("d", ("git",), 1, ("no JSON result on stdout",), has_result=False),
+    ]
+    figures = totals(runs)
+    assert figures["done"] == 1
+    assert figures["done_ratio"] == 0.25
+    assert figures["by_server"] == {"time": {"done": 1, "total": 2}, "git": {"done": 0, "total": 3}}
+    assert figures["unrequested_changes"] == 1
+    assert figures["tasks_with_unrequested_changes"] == ["c"]
+    assert figures["exit0_failure_tasks"] == ["b", "c"]
+    assert figures["runs_without_result"] == ["d"]
+    assert figures["bar_met"] is False
+    assert totals([run("a", ("time",), 0)])["bar_met"] is True
