@@ -19,7 +19,7 @@ from typing import Any, Final
 from mcp_agent_otel.autonomous.argument_roles import parameters
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
 from mcp_agent_otel.autonomous.models import Subtask, TaskAnalysis, ToolInfo, canonical_json
-from mcp_agent_otel.autonomous.text_values import after_verb, facts
+from mcp_agent_otel.autonomous.text_values import after_verb, facts, topic
 
 _FILE_ROLES: Final = frozenset({"path", "directory", "paths"})
 
@@ -101,6 +101,9 @@ def argument_fit(
     data += [p.rsplit("/", 1)[-1] for p in text_facts.paths] + list(text_facts.revisions)
     data += [z for _, _, z in text_facts.zones] + list(text_facts.clock_times)
     data += list(text_facts.given_names)
+    about = topic(text_facts.masked)
+    if about and about != text_facts.text and " " not in about:
+        data.append(about)  # "what does the memory know about Carol": a search for Carol
     if not data:
         return share, 1.0
     values = _flat(dict(planned))

@@ -48,7 +48,15 @@ def _path(draw: Draw, param: Param) -> Any:
         if named:
             return named[0]  # "Create a directory called reports"
         return dirs[0] if dirs else None
-    return draw.take_path(files_only=False)
+    path = draw.take_path(files_only=False)
+    if path is None and param.stems & _DESTINATION_STEMS and draw.facts.directories:
+        moved = draw.facts.file_paths[:1]  # "move notes.txt into the archive folder"
+        if moved:
+            return f"{draw.facts.directories[0].rstrip('/')}/{moved[0].rsplit('/', 1)[-1]}"
+    return path
+
+
+_DESTINATION_STEMS: Final = lexicon.stem_set("dest destination target to")
 
 
 def _paths(draw: Draw, param: Param) -> Any:
@@ -79,12 +87,12 @@ def _time(draw: Draw, param: Param) -> Any:
 
 
 def _revision(draw: Draw, param: Param) -> Any:
+    """A commit id, else (for a required one) a branch or tag the text names."""
     revisions = draw.facts.revisions
-    if not revisions:
-        return None
-    if param.required or param.stems <= draw.facts.stems:
+    if revisions and (param.required or param.stems <= draw.facts.stems):
         return revisions[0]
-    return None
+    refs = draw.facts.refs
+    return refs[-1] if refs and param.required else None
 
 
 _GENERIC_NAME_STEMS: Final = lexicon.stem_set("name branch entity")
@@ -345,17 +353,21 @@ def _bind_numbers(draw: Draw, params: Sequence[Param], values: dict[str, Any]) -
     if not (scalars or arrays) or not text_facts.numbers:
         return
     comparison, unit = text_facts.comparison, text_facts.unit
-    for param in scalars:
+    bindings = []  # (how strongly, param order, number position): the strongest bind first
+    for order, param in enumerate(scalars):
         for position in draw.free_numbers():
             start, _, value = text_facts.numbers[position]
-            bound = (
-                (param.role == "threshold" and comparison is not None and start == comparison[1])
-                or (unit is not None and start == unit[0] and param.required)
-                or bool(text_facts.neighbours[position] & param.cue_stems)
-            )
-            if bound and _fits(param, value):
-                values[param.name] = draw.take_number(position)
-                break
+            strength = len(text_facts.neighbours[position] & param.cue_stems)
+            if param.role == "threshold" and comparison is not None and start == comparison[1]:
+                strength += 10
+            if unit is not None and start == unit[0] and param.required:
+                strength += 10
+            if strength and _fits(param, value):
+                bindings.append((-strength, order, position))
+    for _, order, position in sorted(bindings):
+        param = scalars[order]
+        if param.name not in values and position in draw.free_numbers():
+            values[param.name] = draw.take_number(position)
     for param in arrays:  # the number of "greater than 10" is a threshold, never data
         free = [
             i

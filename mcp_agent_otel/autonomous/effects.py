@@ -30,14 +30,14 @@ EFFECT_SOURCE_INFERRED: Final = "inferred"
 # Verbs that ask to remove or reset something.
 DELETE_VERBS: Final = lexicon.word_set(
     "delete remove drop erase reset clear truncate wipe purge destroy unstage discard revert "
-    "undo uninstall unset unlink rm del"
+    "undo uninstall unset unlink rm del forget"
 )
 # Verbs that ask to add or change something.
 WRITE_VERBS: Final = lexicon.word_set(
     "write create add make save rename move commit set append edit update insert store put "
     "stage checkout switch toggle record modify change replace copy mkdir new register "
     "overwrite upload push tag assign attach link relate connect enable disable start trigger "
-    "enter apply mark init initialize initialise post send"
+    "enter apply mark init initialize initialise post send checkout"
 )
 # Verbs that ask to look (the default, listed so "the first intent verb" sees them).
 READ_VERBS: Final = lexicon.word_set(
@@ -57,6 +57,9 @@ _NUMBERS_ONLY_RE: Final = re.compile(
 )
 
 
+_PHRASAL_RE: Final = re.compile(r"\b(check|sign|log)\s+(out|in|up)\b", re.IGNORECASE)
+
+
 @functools.lru_cache(maxsize=4096)
 def subtask_intent(text: str) -> Intent:
     """READ, WRITE or DELETE: the first word of ``text`` (quoted data and paths excluded)
@@ -68,6 +71,7 @@ def subtask_intent(text: str) -> Intent:
     if _NUMBERS_ONLY_RE.match(lexicon.mask_quotes(text)):
         return Intent.READ
     masked = lexicon.mask_locators(lexicon.mask_quotes(text))
+    masked = _PHRASAL_RE.sub(lambda m: m.group(1) + m.group(2), masked)  # "check out"
     for token in lexicon.tokenize(masked):
         s = lexicon.stem(token)
         if token in DELETE_VERBS or s in _DELETE_STEMS:

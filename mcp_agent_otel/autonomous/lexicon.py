@@ -248,7 +248,7 @@ _CATEGORY_WORDS: Final[dict[ToolCategory, dict[str, float]]] = {
     ),
     ToolCategory.CODE: _weights(
         "code python javascript script program compile debug bug lint regex refactor snippet "
-        "syntax repository repo git",
+        "syntax repository repo git stage staged staging unstage",
         "function test implement class exception execute commit commits branch branches "
         "diff log merge checkout",
     ),
@@ -292,6 +292,13 @@ _SYNONYMS: Final = {
     "add": "sum",
     "total": "sum",
     "whole": "entire",
+    "history": "log",
+    "sandbox": "directory",
+    "big": "size",
+    "large": "size",
+    "last": "log",
+    "latest": "log",
+    "recent": "log",
 }
 SYNONYMS: Final[Mapping[str, str]] = {stem(k): stem(v) for k, v in _SYNONYMS.items()}
 

@@ -63,6 +63,7 @@ class ToolIndex:
     tools: tuple[ToolInfo, ...]
     postings: Mapping[str, tuple[tuple[int, float], ...]]
     average_length: float
+    effects: tuple[Effect, ...] = ()  # of each tool, in order (effects.tool_effect)
 
 
 def tool_terms(tool: ToolInfo) -> list[str]:
@@ -109,6 +110,7 @@ def build_index(tools: Sequence[ToolInfo]) -> ToolIndex:
         tools=tuple(tools),
         postings={term: tuple(entries) for term, entries in postings.items()},
         average_length=average,
+        effects=tuple(effects.tool_effect(t)[0] for t in tools),
     )
 
 
@@ -178,6 +180,7 @@ class Candidate:
     score: float
     relevance: float
     category: float
+    effect: Effect = Effect.READ_ONLY
 
 
 def score_tools(index: ToolIndex, subtask: Subtask, extra: Sequence[str] = ()) -> list[Candidate]:
@@ -190,12 +193,13 @@ def score_tools(index: ToolIndex, subtask: Subtask, extra: Sequence[str] = ()) -
         for position, weight in index.postings.get(term, ()):
             bm25[position] += weight
     scored: list[Candidate] = []
-    for tool, raw in zip(index.tools, bm25, strict=True):
+    tool_effects = index.effects or tuple(effects.tool_effect(t)[0] for t in index.tools)
+    for tool, raw, effect in zip(index.tools, bm25, tool_effects, strict=True):
         relevance = raw / (raw + RELEVANCE_HALF)
         category = category_match(tool, subtask)
         score = RELEVANCE_WEIGHT * relevance + CATEGORY_WEIGHT * category
         if score > 0:
-            scored.append(Candidate(tool, round(score, 6), relevance, category))
+            scored.append(Candidate(tool, round(score, 6), relevance, category, effect))
     scored.sort(key=lambda c: (-c.score, c.tool.server, c.tool.name))
     return scored
 
@@ -232,8 +236,7 @@ def _is_deprecated(tool: ToolInfo) -> bool:
 
 
 def _adjusted(candidate: Candidate, intent: Intent) -> float:
-    effect, _ = effects.tool_effect(candidate.tool)
-    factor = 1.0 if effect in effects.PREFERRED[intent] else NOT_PREFERRED
+    factor = 1.0 if candidate.effect in effects.PREFERRED[intent] else NOT_PREFERRED
     if _is_deprecated(candidate.tool):
         factor *= DEPRECATED
     return candidate.score * factor
@@ -278,7 +281,7 @@ def choose(
     one of the subtask's capabilities when the chosen tool does.
     """
     intent = subtask.intent
-    allowed = [c for c in scored if effects.eligible(intent, effects.tool_effect(c.tool)[0])]
+    allowed = [c for c in scored if effects.eligible(intent, c.effect)]
     ranked = sorted(
         ((round(_adjusted(c, intent), 6), c) for c in allowed),
         key=lambda a: (-a[0], a[1].tool.server, a[1].tool.name),
@@ -291,7 +294,7 @@ def choose(
     fitted.sort(key=lambda f: (-f[0], f[2].tool.server, f[2].tool.name))
     relevant = [f for f in fitted if f[0] >= min_score]
     if not relevant:
-        others = [c for c in scored if c not in allowed and c.relevance > 0]
+        others = [c for c in scored if not effects.eligible(intent, c.effect) and c.relevance]
         closest = _closest(others or scored)
         return Unmatched(
             subtask_index=subtask.index,
@@ -322,7 +325,7 @@ def choose(
             ),
             closest=closest,
         )
-    best_effect = effects.tool_effect(best.tool)[0]
+    best_effect = best.effect
     fallback_floor = max(min_score, FALLBACK_RATIO * best_score)
     fallbacks = [
         (f[2].tool, f[0])

@@ -29,6 +29,12 @@ _TOPIC_PATTERNS: Final = tuple(
         r"\b(?:what|who|where|when|which)\s+(?:is|are|was|were|does|do)\s+(.+)",
     )
 )
+# "... in the knowledge graph": where to look, not what to look for
+_TRAILING_PLACE_RE: Final = re.compile(
+    r"\s+(?:in|from|within|inside)\s+(?:the\s+|my\s+|our\s+)?(?:memory|knowledge\s+graph|graph"
+    r"|knowledge\s+base|database|repository|repo|sandbox)\s*$",
+    re.IGNORECASE,
+)
 _LEADING_FILLER_RE: Final = re.compile(
     r"^(?:(?:the|a|an|some|any|me|us|information|info|documents?|articles?|papers?|details"
     r"|term|word|phrase|concept)\s+"
@@ -48,7 +54,7 @@ _DIRECTORY_RE: Final = re.compile(
     r"\b(?:folder|directory|dir)\s+(?!(?:called|named|tree|listing|structure|contents?|info"
     r"|information|sizes?|of|with|and|in|to|for|is|that|which)\b)"
     r"['\"]?([\w.-]+(?:/[\w.-]+)*)/?"
-    r"|\b(?:in|under|inside|of|from)\s+(?:the\s+)?['\"]?([\w.-]+(?:/[\w.-]+)*)/?['\"]?\s+"
+    r"|\b(?:in|into|to|under|inside|of|from)\s+(?:the\s+)?['\"]?([\w.-]+(?:/[\w.-]+)*)/?['\"]?\s+"
     r"(?:folder|directory|dir)\b"
     r"|(?<![\w/.])([\w.-]+(?:/[\w.-]+)*)/(?=\s|$|[,;])",
     re.IGNORECASE,
@@ -73,6 +79,11 @@ _REF_NAME_RE: Final = re.compile(
     r"([\w][\w./-]*)",
     re.IGNORECASE,
 )
+# "the feature-login branch": a ref name before the noun
+_REF_BEFORE_RE: Final = re.compile(
+    r"\b(?!(?:the|a|an|this|that|current|new|git|other|remote|local)\b)([\w][\w./-]*)\s+(?:branch|tag)\b",
+    re.IGNORECASE,
+)
 # "from Alice", "to Bob": a proper noun after a preposition (not the task's first word)
 _PROPER_NOUN_RE: Final = re.compile(
     r"\b(?:from|to|for|of|about|with|and)\s+(?:the\s+)?([A-Z][\w-]*)\b"
@@ -83,7 +94,7 @@ _TYPE_RE: Final = re.compile(
     re.IGNORECASE,
 )
 _CLOCK_RE: Final = re.compile(
-    r"\b([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?\b|\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s*([ap])\.?m\b",
+    r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s*([ap])\.?m\b|\b([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?\b",
     re.IGNORECASE,
 )
 _REVISION_RE: Final = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b")
@@ -181,6 +192,10 @@ class TextFacts:
     def paths(self) -> tuple[str, ...]:
         """File paths (with an extension), then absolute directories, in order of appearance."""
         files = lexicon.path_spans(self.text)
+        for start, _, value in lexicon.quote_spans(self.text):
+            if value in self.quoted_paths:  # the whole quoted path, not its last word
+                files = [(s, p) for s, p in files if not start <= s <= start + len(value) + 1]
+                files.append((start, value))
         covered = [(s, s + len(p)) for s, p in files]
         dirs = [
             (m.start(), m.group(0).rstrip("/") or "/")
@@ -188,6 +203,17 @@ class TextFacts:
             if not any(s <= m.start() < e for s, e in covered) and "://" not in m.group(0)
         ]
         return tuple(p for _, p in sorted(files + dirs))
+
+    @functools.cached_property
+    def quoted_paths(self) -> tuple[str, ...]:
+        """Quoted strings that are paths ("'my notes.txt'"): taken whole, spaces and all."""
+        return tuple(
+            q.value
+            for q in self.quotes
+            if "\n" not in q.value
+            and lexicon.path_spans(q.value.replace(" ", "_"))
+            and lexicon.path_spans(q.value.replace(" ", "_"))[0][1] == q.value.replace(" ", "_")
+        )
 
     @functools.cached_property
     def file_paths(self) -> tuple[str, ...]:
@@ -217,6 +243,8 @@ class TextFacts:
                 ranked.append((1, m.start(1) + m.group(1).find(part), part))
         for m in _REF_NAME_RE.finditer(self.plain):
             ranked.append((1, m.start(1), m.group(1)))
+        for m in _REF_BEFORE_RE.finditer(self.plain):
+            ranked.append((1, m.start(1), m.group(1)))
         for m in _PROPER_NOUN_RE.finditer(self.plain):
             if m.start(1) not in zones:
                 ranked.append((2, m.start(1), m.group(1)))
@@ -232,6 +260,13 @@ class TextFacts:
         nouns merely found after a preposition: the names a tool is expected to use."""
         _ = self.names
         return self.named
+
+    @functools.cached_property
+    def refs(self) -> tuple[str, ...]:
+        """Branch or tag names ("branch main", "the feature-login branch")."""
+        found = [(m.start(1), m.group(1)) for m in _REF_NAME_RE.finditer(self.plain)]
+        found += [(m.start(1), m.group(1)) for m in _REF_BEFORE_RE.finditer(self.plain)]
+        return tuple(dict.fromkeys(name for _, name in sorted(found)))
 
     @functools.cached_property
     def endpoints(self) -> tuple[str | None, str | None]:
@@ -252,10 +287,10 @@ class TextFacts:
         out = []
         for m in _CLOCK_RE.finditer(self.plain):
             if m.group(1) is not None:
-                out.append(f"{int(m.group(1)):02d}:{m.group(2)}")
+                hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
+                out.append(f"{hour:02d}:{m.group(2) or '00'}")
             else:
-                hour = int(m.group(3)) % 12 + (12 if m.group(5).lower() == "p" else 0)
-                out.append(f"{hour:02d}:{m.group(4) or '00'}")
+                out.append(f"{int(m.group(4)):02d}:{m.group(5)}")
         return tuple(out)
 
     @functools.cached_property
@@ -335,6 +370,7 @@ def topic(text: str) -> str | None:
         if m:
             found = re.split(r"[?!;]|[.,](?:\s|$)", m.group(1), maxsplit=1)[0]
             found = _LEADING_FILLER_RE.sub("", found.strip()).strip(" '\"")
+            found = _TRAILING_PLACE_RE.sub("", found)
             if found:
                 return found
     return None
@@ -366,7 +402,9 @@ def comparison(text: str) -> tuple[str, int] | None:
     return (m.group(1), m.start(2)) if m else None
 
 
-_LEAD_RE: Final = re.compile(r"^\s*(?:(?:please|kindly|now|just|then|and|also)\s+)*[\w-]+\s*")
+_LEAD_RE: Final = re.compile(
+    r"^\s*(?:(?:please|kindly|now|just|then|and|also)\s+)*[\w-]+\s*", re.IGNORECASE
+)
 
 
 def after_verb(text: str) -> str:

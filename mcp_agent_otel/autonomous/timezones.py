@@ -77,6 +77,18 @@ _CAPITALIZED_RE: Final = re.compile(r"\b[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3}")
 _MAX_WORDS: Final = 4
 
 
+@functools.lru_cache(maxsize=1024)
+def is_zone(name: str) -> bool:
+    """Whether the zone database knows ``name`` (an IANA zone or a link to one)."""
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 def _tab_text(name: str) -> str:
     """A zone database table (``zone.tab``, ``iso3166.tab``) from the system's zone database or
     the ``tzdata`` package; empty when neither has it."""
@@ -94,14 +106,21 @@ def _rows(text: str) -> list[list[str]]:
     return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
 
 
+def _known(zone: str, canonical: set[str]) -> bool:
+    return zone in canonical if canonical else is_zone(zone)
+
+
 @functools.lru_cache(maxsize=1)
 def zone_names() -> Mapping[str, str]:
-    """Lowercase city or country name -> IANA zone."""
-    available = zoneinfo.available_timezones()
+    """Lowercase city or country name -> IANA zone.
+
+    Cities are the last part of the zones ``zone.tab`` lists (the canonical ones: "Kolkata"
+    is Asia/Kolkata, not a backward-compatible link); listing every zone of the database
+    (walking its files) is the fallback when the table is missing.
+    """
     canonical = {row[2] for row in _rows(_tab_text("zone.tab")) if len(row) >= 3}
     names: dict[str, str] = {}
-    # canonical zones first, so "Kolkata" is Asia/Kolkata, not a backward-compatible link
-    for zone in sorted(available, key=lambda z: (z not in canonical, z)):
+    for zone in sorted(canonical or zoneinfo.available_timezones()):
         if "/" not in zone or zone.startswith(_NOT_CITIES):
             continue
         city = zone.rsplit("/", 1)[1].replace("_", " ").lower()
@@ -113,13 +132,13 @@ def zone_names() -> Mapping[str, str]:
     countries = {row[0]: row[1] for row in _rows(_tab_text("iso3166.tab")) if len(row) >= 2}
     for code, country in countries.items():
         country_zone = _COUNTRY_ZONE.get(code) or first_zone.get(code)
-        if country_zone is None or country_zone not in available:
+        if country_zone is None or not _known(country_zone, canonical):
             continue
         for spelling in {country, re.sub(r"\s*\(.*\)", "", country)}:
             names.setdefault(spelling.lower(), country_zone)
     for alias, code in _COUNTRY_ALIASES.items():
         alias_zone = _COUNTRY_ZONE.get(code) or first_zone.get(code)
-        if alias_zone is not None and alias_zone in available:
+        if alias_zone is not None and _known(alias_zone, canonical):
             names.setdefault(alias, alias_zone)
     for word, zone in _UTC_NAMES.items():
         names[word] = zone
@@ -130,11 +149,10 @@ def zone_names() -> Mapping[str, str]:
 def find_zones(text: str) -> tuple[tuple[int, int, str], ...]:
     """``(start, end, zone)`` for each time zone ``text`` names, in order of appearance."""
     found: list[tuple[int, int, str]] = []
-    available = zoneinfo.available_timezones()
     taken: list[tuple[int, int]] = []
     for m in _IANA_RE.finditer(text):
         value = m.group(0)
-        if value in available or value in ("UTC", "GMT"):
+        if value in ("UTC", "GMT") or is_zone(value):
             found.append((m.start(), m.end(), value))
             taken.append(m.span())
     names = zone_names()
@@ -158,4 +176,4 @@ def find_zones(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(sorted(found))
 
 
-__all__ = ["find_zones", "zone_names"]
+__all__ = ["find_zones", "is_zone", "zone_names"]
