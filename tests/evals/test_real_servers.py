@@ -17,7 +17,8 @@ import pytest
 
 from evals.real_servers import install, runner, tasks
 
-pytestmark = pytest.mark.real_servers
+# the module's first test installs the servers and runs every task of the subset (2 at a time)
+pytestmark = [pytest.mark.real_servers, pytest.mark.timeout(600)]
 
 # One per server and per kind: reads that must not write, writes with exact post-states, a
 # destructive task refused without consent (before the call), a two-server task.
