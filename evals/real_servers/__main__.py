@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,19 @@ from pathlib import Path
 from rich.console import Console
 
 from evals.real_servers import install, report, runner, tasks
+
+
+def _agent_version() -> dict[str, object]:
+    """The commit the agent was run from, and whether its package had uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=install.REPO_ROOT, capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    dirty = git("status", "--porcelain", "--", "mcp_agent_otel")
+    return {"commit": git("rev-parse", "--short", "HEAD") or None, "package_dirty": bool(dirty)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started, 1),
         "jobs": args.jobs,
         "python": platform.python_version(),
+        "agent": _agent_version(),
         "servers": {"pypi": list(install.PYPI_PINS), "npm": list(install.NPM_PINS)},
     }
     report.write_json(args.output, runs, meta)
