@@ -63,24 +63,40 @@ async def test_decision_path(bench: BenchRecorder) -> None:
 
 
 async def test_decision_path_50_tools(bench: BenchRecorder) -> None:
+    """Over the 50 tools of five third-party servers. The first round sees each task for the
+    first time (nothing of its text cached; the process warmed up on another task, so the
+    zone table and the regexes are built): reported separately as "first sight"."""
     tools = real_tools()
     analyzer, engine = TaskAnalyzer(), DecisionEngine()
+    warm_up = analyzer.analyze("What time is it in Lisbon? Then list the files", "real")
+    await engine.decide(warm_up, tools, "real", contexts=CONTEXTS)
     tasks = [task for task, _ in EVERYDAY]
-    durations: list[float] = []
+    rounds: list[list[float]] = []
+    cpu: list[float] = []  # this thread's CPU time: what the decision costs, without waits
     planned = 0
     for _ in range(bench.n(5, 100)):
+        durations = []
         for task in tasks:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             analysis = analyzer.analyze(task, "real")
             decision = await engine.decide(analysis, tools, "real", contexts=CONTEXTS)
             durations.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - started_cpu) * 1000)
             planned += len(decision.steps) > 0
+        rounds.append(durations)
     assert len(tools) == 50
-    assert planned == len(durations)  # every everyday task is planned
-    p50, p95 = _percentiles(durations)
+    assert planned == len(rounds) * len(tasks)  # every everyday task is planned
     note = f"{len(tools)} tools, {len(tasks)} everyday tasks, analyze+decide"
+    first_p50, first_p95 = _percentiles(rounds[0])
+    bench.record("decision path p50 (50 tools, first sight)", first_p50, "ms", note=note)
+    bench.record("decision path p95 (50 tools, first sight)", first_p95, "ms")
+    p50, p95 = _percentiles([d for durations in rounds for d in durations])
     bench.record("decision path p50 (50 tools)", p50, "ms", note=note)
     bench.record("decision path p95 (50 tools)", p95, "ms", target="<= 5 ms", met=p95 <= 5)
+    cpu_p50, cpu_p95 = _percentiles(cpu)
+    cpu_note = "CPU time of the deciding thread (a busy machine's scheduling waits excluded)"
+    bench.record("decision path p50 CPU (50 tools)", cpu_p50, "ms", note=cpu_note)
+    bench.record("decision path p95 CPU (50 tools)", cpu_p95, "ms")
 
 
 def _timed_run(rounds: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
