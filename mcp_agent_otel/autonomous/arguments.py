@@ -96,11 +96,20 @@ def _revision(draw: Draw, param: Param) -> Any:
 
 
 _GENERIC_NAME_STEMS: Final = lexicon.stem_set("name branch entity")
+_BASE_STEMS: Final = lexicon.stem_set("base parent start")
+_FROM_REF_RE: Final = re.compile(
+    r"\b(?:from|off|on\s+top\s+of)\s+(?:the\s+)?(?:branch\s+)?"
+    r"(?!(?:the|a|an|this|that|it)\b)([\w][\w./-]*)",
+    re.IGNORECASE,
+)
 
 
 def _name(draw: Draw, param: Param) -> Any:
     """A name given in the text; an optional one ("base_branch") only when the text uses the
     words that tell it apart ("from the base branch main")."""
+    if not param.required and param.stems & _BASE_STEMS:
+        m = _FROM_REF_RE.search(draw.facts.plain)
+        return m.group(1) if m else None  # "create branch x from main"
     if not param.required and not (param.stems - _GENERIC_NAME_STEMS) <= draw.facts.stems:
         return None
     names = draw.facts.names
@@ -276,7 +285,13 @@ def _objects(draw: Draw, param: Param) -> Any:
                 item[field.name] = []
     if any(f.required and f.name not in item for f in param.fields) or not item:
         return None
-    return [item] if param.kind == "array" else item
+    if param.kind != "array":
+        return item
+    named = next((f.name for f in param.fields if f.role == "name"), None)
+    names = draw.facts.given_names
+    if named is not None and len(names) > 1 and item.get(named) == names[0]:
+        return [{**item, named: name} for name in names]  # "entities Alice and Bob"
+    return [item]
 
 
 def _nothing(draw: Draw, param: Param) -> Any:

@@ -37,7 +37,8 @@ WRITE_VERBS: Final = lexicon.word_set(
     "write create add make save rename move commit set append edit update insert store put "
     "stage checkout switch toggle record modify change replace copy mkdir new register "
     "overwrite upload push tag assign attach link relate connect enable disable start trigger "
-    "enter apply mark init initialize initialise post send checkout"
+    "enter apply mark init initialize initialise post send checkout compress gzip zip simulate "
+    "run execute launch"
 )
 # Verbs that ask to look (the default, listed so "the first intent verb" sees them).
 READ_VERBS: Final = lexicon.word_set(
@@ -175,6 +176,23 @@ def tool_effect(tool: ToolInfo) -> tuple[Effect, str]:
     return (named or Effect.READ_ONLY), EFFECT_SOURCE_INFERRED
 
 
+_ADDING_VERBS: Final = lexicon.word_set("append add insert prepend")
+
+
+@functools.lru_cache(maxsize=4096)
+def adds_to(text: str) -> bool:
+    """Whether a write asks to add to something ("Append 'x' to notes.txt", "Add a line to
+    a.txt") rather than to replace it: a tool that overwrites may then only run when it can
+    append (it takes an ``append`` flag)."""
+    if subtask_intent(text) is not Intent.WRITE:
+        return False
+    masked = lexicon.mask_locators(lexicon.mask_quotes(text))
+    for token in lexicon.tokenize(masked):
+        if token in DELETE_VERBS or token in WRITE_VERBS or token in READ_VERBS:
+            return token in _ADDING_VERBS
+    return False
+
+
 _ELIGIBLE: Final = {
     Intent.READ: frozenset({Effect.READ_ONLY}),
     Intent.WRITE: frozenset({Effect.READ_ONLY, Effect.ADDITIVE, Effect.OVERWRITE}),
@@ -205,6 +223,7 @@ __all__ = [
     "PREFERRED",
     "READ_VERBS",
     "WRITE_VERBS",
+    "adds_to",
     "eligible",
     "eligible_effects",
     "subtask_intent",

@@ -51,6 +51,7 @@ FIT_CANDIDATES: Final = 5  # how many top candidates are checked for argument fi
 NOT_PREFERRED: Final = 0.6  # score factor of an eligible tool that does not do what is asked
 DEPRECATED: Final = 0.8  # score factor of a tool whose description says it is deprecated
 CLOSEST: Final = 3  # how many closest tools an Unmatched names
+IGNORES_DATA: Final = 0.5  # score factor of a tool that uses none of the data the task gives
 
 # --- the index ------------------------------------------------------------------------------
 
@@ -231,6 +232,11 @@ def step_confidence(relevance: float, category: float, margin: float, fit: float
     return round(max(0.0, min(1.0, raw * (0.75 + 0.25 * fit))), 4)
 
 
+def _can_append(tool: ToolInfo) -> bool:
+    """Whether an overwriting tool can append instead (it takes an ``append`` flag)."""
+    return '"append"' in tool.input_schema
+
+
 def _is_deprecated(tool: ToolInfo) -> bool:
     return "deprecated" in tool.description.lower()
 
@@ -268,14 +274,16 @@ def choose(
 ) -> ToolChoice | Unmatched:
     """The tool for ``subtask`` and its fallbacks, or why there is none.
 
-    Only tools whose effect fits the subtask's intent are considered; among those a tool
+    Only tools whose effect fits the subtask's intent are considered (a write that adds to
+    something never runs a tool that overwrites it, unless the tool can append); among those a tool
     that does what is asked (a write for a write) beats one that is merely allowed, and a
     deprecated tool loses to its replacement. A candidate needs some text relevance: the
     category alone never picks a tool. The top candidates' scores are scaled by their
     argument fit (``fit(tool)``: the share of required arguments available, halving the
-    score when none is; and the share of the text's data the arguments use, up to 15%), so a
-    tool that could not be called loses to one that can, and one that ignores the path or
-    number the task gives loses to one that uses it. Only a read has fallbacks (a write or a
+    score when none is; and the share of the text's data the arguments use, up to 15%, and
+    halving the score of a tool that uses none of it), so a tool that could not be called
+    loses to one that can, and one that ignores the path or number the task gives loses to
+    one that uses it. Only a read has fallbacks (a write or a
     delete that fails is reported, never tried another way): read-only tools on the chosen
     tool's server scoring at least ``min_score`` and half the chosen tool's score, matching
     one of the subtask's capabilities when the chosen tool does.
@@ -286,11 +294,31 @@ def choose(
         ((round(_adjusted(c, intent), 6), c) for c in allowed),
         key=lambda a: (-a[0], a[1].tool.server, a[1].tool.name),
     )
+    if effects.adds_to(subtask.text):  # "append 'x' to notes.txt" never overwrites notes.txt
+        if (
+            ranked
+            and ranked[0][1].effect is Effect.OVERWRITE
+            and not _can_append(ranked[0][1].tool)
+        ):
+            return Unmatched(
+                subtask_index=subtask.index,
+                reason="no_tool",
+                message=(
+                    f"no tool fits {subtask.text!r}: it adds to something, and the closest tool, "
+                    f"{ranked[0][1].tool.ref}, would overwrite it instead; configure a server "
+                    "with a tool that appends, or reword the task"
+                ),
+                closest=(ranked[0][1].tool.ref,),
+            )
+        ranked = [
+            (s, c) for s, c in ranked if c.effect is not Effect.OVERWRITE or _can_append(c.tool)
+        ]
     top = [(s, c) for s, c in ranked[:FIT_CANDIDATES] if s >= min_score and c.relevance > 0]
     fitted = []
     for score, c in top:
         share, use = fit(c.tool)
-        fitted.append((round(score * (0.5 + 0.5 * share) * (0.85 + 0.15 * use), 6), share, c))
+        uses = (0.85 + 0.15 * use) if use > 0 else IGNORES_DATA
+        fitted.append((round(score * (0.5 + 0.5 * share) * uses, 6), share, c, uses))
     fitted.sort(key=lambda f: (-f[0], f[2].tool.server, f[2].tool.name))
     relevant = [f for f in fitted if f[0] >= min_score]
     if not relevant:
@@ -306,13 +334,15 @@ def choose(
             ),
             closest=closest,
         )
-    best_score, best_fit, best = relevant[0]
+    best_score, best_fit, best, best_uses = relevant[0]
     runner_up = relevant[1][0] if len(relevant) > 1 else 0.0
     if len(ranked) > len(top):
         runner_up = max(runner_up, ranked[len(top)][0])
     confidence = step_confidence(
         best.relevance, best.category, (best_score - runner_up) / best_score, best_fit
     )
+    if best_uses == IGNORES_DATA:  # it would ignore every value the task gives
+        confidence = round(confidence * IGNORES_DATA, 4)
     if confidence < floor:
         closest = tuple(f[2].tool.ref for f in relevant[:CLOSEST])
         return Unmatched(

@@ -284,6 +284,21 @@ def test_deletes_plan_destructive_tools(
         ("Find Alice in the knowledge graph", "memory/search_nodes", {"query": "Alice"}),
         ("What's in the sandbox?", "filesystem/list_directory", {"path": SANDBOX}),
         ("Read 'my notes.txt'", "filesystem/read_text_file", {"path": f"{SANDBOX}/my notes.txt"}),
+        (
+            "Create entities Alice and Bob of type person",
+            "memory/create_entities",
+            {
+                "entities": [
+                    {"name": "Alice", "entityType": "person", "observations": []},
+                    {"name": "Bob", "entityType": "person", "observations": []},
+                ]
+            },
+        ),
+        (
+            "Create a branch called b from feature-login",
+            "git/git_create_branch",
+            {"branch_name": "b", "base_branch": "feature-login", "repo_path": REPO},
+        ),
         # the schema's description says what to use when no zone is given
         ("What time is it?", "time/get_current_time", {"timezone": "UTC"}),
     ],
@@ -302,6 +317,11 @@ def test_more_tasks(index: ToolIndex, task: str, tool: str, arguments: dict[str,
         ("Help me understand photosynthesis", "low_confidence", ""),
         # a tool that changes something never writes the task's own words
         ("Write to notes.txt", "missing_argument", "'content'"),
+        # adding to a file is never done by overwriting it
+        ("Append 'x' to notes.txt", "no_tool", "would overwrite it instead"),
+        ("Add a line 'x' to notes.txt", "no_tool", "would overwrite it instead"),
+        # a tool that would ignore every value the task gives is not a confident choice
+        ("Create a tiny image", "low_confidence", ""),
         ("Commit the changes", "missing_argument", "'message'"),
         ("Read the first 2 files", "missing_argument", "'path'"),
     ],
