@@ -15,6 +15,9 @@ means the same thing everywhere:
   intent, used to keep data out of keyword matching and to fill tool arguments.
 
 Everything here is a pure function over strings, with tables and regexes built once.
+
+Over 500 lines on purpose: most of it is the word tables themselves, and one vocabulary read
+in one place is the point of the module (split, the tables would drift apart).
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ the same analysis by construction (the analysis cache keys on ``normalize_task``
 
 ``TaskAnalyzer`` is the thin traced shell: it opens the ``task_analyzer.analyze`` span and
 goes through an optional analysis cache (``AnalysisCacheProtocol``).
+
+Over 500 lines: the splitting, the reading of each piece and the dependencies between steps
+share their private types (``_Piece``, ``_Reading``) and cut kinds; the intent of each step is
+``effects.subtask_intent``.
 """
 
 from __future__ import annotations
