@@ -27,6 +27,7 @@ from mcp_agent_otel.autonomous.decision_engine import (
     decision_pattern,
     plan_decision,
 )
+from mcp_agent_otel.autonomous.effects import eligible
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
 from mcp_agent_otel.autonomous.lexicon import word_set
 from mcp_agent_otel.autonomous.models import (
@@ -643,6 +644,7 @@ def test_decision_properties(demo_index: ToolIndex, task: str) -> None:
         assert set(step.fallbacks) <= catalogue
         assert step.tool not in step.fallbacks
         assert len(step.fallback_arguments) == len(step.fallbacks)
+        assert eligible(step.intent, step.effect)  # a read never runs a tool that writes
         for _, args in step.attempts():
             assert isinstance(args, dict)
     assert Decision.from_json(decision.to_json()) == decision
