@@ -43,7 +43,7 @@ Extractor = Callable[[Draw, Param], Any]
 def _path(draw: Draw, param: Param) -> Any:
     if param.directory:
         dirs = draw.facts.directories
-        creating = "creat" in draw.facts.stems or "make" in draw.facts.stems
+        creating = bool(draw.facts.stems & _CREATE_STEMS)
         named = draw.facts.names if param.role == "path" and creating else ()
         if named:
             return named[0]  # "Create a directory called reports"
@@ -56,6 +56,7 @@ def _path(draw: Draw, param: Param) -> Any:
     return path
 
 
+_CREATE_STEMS: Final = lexicon.stem_set("create make add new mkdir")
 _DESTINATION_STEMS: Final = lexicon.stem_set("dest destination target to")
 
 

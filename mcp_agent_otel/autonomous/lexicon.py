@@ -296,6 +296,7 @@ _SYNONYMS: Final = {
     "total": "sum",
     "whole": "entire",
     "history": "log",
+    "make": "create",
     "sandbox": "directory",
     "big": "size",
     "large": "size",

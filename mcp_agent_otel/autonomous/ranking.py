@@ -125,6 +125,10 @@ def catalogue_key(tools: Sequence[ToolInfo]) -> str:
 # --- scoring ----------------------------------------------------------------------------------
 
 _FILE_STEM: Final = lexicon.stem("file")
+# "changes I have not staged yet" asks for the unstaged ones
+_NEGATED_RE: Final = re.compile(
+    r"\b(?:not|never|n't)\s+(?:been\s+|yet\s+)?(\w+ed)\b", re.IGNORECASE
+)
 _REVISION_RE: Final = re.compile(r"(?=[0-9a-f]*\d)[0-9a-f]{7,40}")  # a commit id is data
 # What the extension of a path the text names says about the file: the word a tool for it uses.
 _KIND_OF_FILE: Final = {
@@ -150,7 +154,7 @@ def subtask_terms(subtask: Subtask, extra: Sequence[str] = ()) -> list[str]:
     the word "file" and its kind ("notes.txt": text), an arithmetic operator between numbers
     as its name ("5 + 7": add, sum). ``extra`` are paths the step works on without naming
     them (an earlier step's file, for "read it back")."""
-    masked = lexicon.mask_quotes(subtask.text)
+    masked = _NEGATED_RE.sub(r"un\1", lexicon.mask_quotes(subtask.text))  # "not staged"
     located = lexicon.mask_locators(masked)
     found = [t for t in lexicon.terms(located) if not _REVISION_RE.fullmatch(t)]
     for path in [*lexicon.find_paths(subtask.text), *extra]:

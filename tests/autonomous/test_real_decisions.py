@@ -283,6 +283,12 @@ def test_deletes_plan_destructive_tools(
         ("What does the memory know about Carol?", "memory/search_nodes", {"query": "Carol"}),
         ("Find Alice in the knowledge graph", "memory/search_nodes", {"query": "Alice"}),
         ("What's in the sandbox?", "filesystem/list_directory", {"path": SANDBOX}),
+        (
+            "Make a folder named drafts",
+            "filesystem/create_directory",
+            {"path": f"{SANDBOX}/drafts"},
+        ),
+        ("Show me the changes I have not staged yet", "git/git_diff_unstaged", {"repo_path": REPO}),
         ("Read 'my notes.txt'", "filesystem/read_text_file", {"path": f"{SANDBOX}/my notes.txt"}),
         (
             "Create entities Alice and Bob of type person",
