@@ -5,6 +5,7 @@ what cannot be done is refused with why and the closest tools. Pure: no server i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from mcp_agent_otel.autonomous.decision_engine import DecisionEngine, plan_decision
 from mcp_agent_otel.autonomous.effects import eligible
 from mcp_agent_otel.autonomous.lexicon import word_set
-from mcp_agent_otel.autonomous.models import Decision, Effect, Intent
+from mcp_agent_otel.autonomous.models import Decision, Effect, Intent, Subtask, ToolInfo
 from mcp_agent_otel.autonomous.ranking import ToolIndex, build_index
 from mcp_agent_otel.autonomous.task_analyzer import analyze_task
 from mcp_agent_otel.tracing import semconv
@@ -411,3 +412,29 @@ def test_effect_always_fits_intent(index: ToolIndex, task: str) -> None:
     for unmatched in decision.unmatched:
         assert unmatched.reason in {"no_tool", "low_confidence", "missing_argument"}
         assert unmatched.message
+
+
+class RelativePlanner:
+    """A custom planner (as an LLM-backed one would be) that knows only the file's name."""
+
+    async def plan(
+        self, subtask: Subtask, tool: ToolInfo, explicit: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return {"path": "notes.txt"} if tool.server == "filesystem" else {}
+
+
+async def test_a_custom_planner_is_completed_from_the_server_context(
+    spans: InMemorySpanExporter,
+) -> None:
+    engine = DecisionEngine(RelativePlanner())
+    analysis = analyze_task("Read notes.txt and then show the git status")
+    decision = await engine.decide(analysis, real_tools(), "env", contexts=CONTEXTS)
+    assert [(str(s.tool), s.argument_dict()) for s in decision.steps] == [
+        ("filesystem/read_text_file", {"path": f"{SANDBOX}/notes.txt"}),
+        ("git/git_status", {"repo_path": REPO}),
+    ]
+    # what the planner leaves out and no context gives: the step is not run, and says why
+    refused = await engine.decide(analysis, real_tools(), "env", contexts={})
+    assert [str(s.tool) for s in refused.steps] == ["filesystem/read_text_file"]
+    (unmatched,) = refused.unmatched
+    assert (unmatched.subtask_index, unmatched.reason) == (1, "missing_argument")
