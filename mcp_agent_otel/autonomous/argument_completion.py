@@ -101,6 +101,7 @@ def argument_fit(
     data += [p.rsplit("/", 1)[-1] for p in text_facts.paths] + list(text_facts.revisions)
     data += [z for _, _, z in text_facts.zones] + list(text_facts.clock_times)
     data += list(text_facts.given_names)
+    data += [d for d in text_facts.directories if d != "." and not d.startswith("/")]
     about = topic(text_facts.masked)
     if about and about != text_facts.text and " " not in about:
         data.append(about)  # "what does the memory know about Carol": a search for Carol

@@ -28,6 +28,7 @@ from mcp_agent_otel.autonomous.text_values import (
     EXTENSION_FILES_RE,
     EXTENSIONS,
     GLOB_RE,
+    KIND_EXTENSIONS,
     Draw,
     after_verb,
     expression,
@@ -175,7 +176,8 @@ def _glob(draw: Draw, param: Param) -> Any:
     if m:
         return m.group(0)
     m = EXTENSION_FILES_RE.search(draw.facts.masked)
-    return f"*.{m.group(1).lower()}" if m and m.group(1).lower() in EXTENSIONS else None
+    kind = KIND_EXTENSIONS.get(m.group(1).lower(), m.group(1).lower()) if m else ""
+    return f"*.{kind}" if kind in EXTENSIONS else None
 
 
 def _url(draw: Draw, param: Param) -> Any:

@@ -297,6 +297,9 @@ _SYNONYMS: Final = {
     "whole": "entire",
     "history": "log",
     "make": "create",
+    "everything": "entire",
+    "say": "echo",
+    "repeat": "echo",
     "sandbox": "directory",
     "big": "size",
     "large": "size",
@@ -308,12 +311,16 @@ SYNONYMS: Final[Mapping[str, str]] = {stem(k): stem(v) for k, v in _SYNONYMS.ite
 
 
 def expand_terms(stems: Iterable[str]) -> list[str]:
-    """``stems`` followed by the synonyms of those that have one (no duplicates, in order)."""
+    """``stems`` followed by the synonyms of those that have one, and theirs ("plus": add,
+    sum), with no duplicates, in order."""
     out = dict.fromkeys(stems)
     for s in list(out):
         synonym = SYNONYMS.get(s)
         if synonym is not None:
             out.setdefault(synonym)
+            further = SYNONYMS.get(synonym)
+            if further is not None:
+                out.setdefault(further)
     return list(out)
 
 

@@ -129,6 +129,7 @@ _FILE_STEM: Final = lexicon.stem("file")
 _NEGATED_RE: Final = re.compile(
     r"\b(?:not|never|n't)\s+(?:been\s+|yet\s+)?(\w+ed)\b", re.IGNORECASE
 )
+_READING_STEMS: Final = lexicon.stem_set("read show display print open view cat content contents")
 _REVISION_RE: Final = re.compile(r"(?=[0-9a-f]*\d)[0-9a-f]{7,40}")  # a commit id is data
 # What the extension of a path the text names says about the file: the word a tool for it uses.
 _KIND_OF_FILE: Final = {
@@ -157,10 +158,12 @@ def subtask_terms(subtask: Subtask, extra: Sequence[str] = ()) -> list[str]:
     masked = _NEGATED_RE.sub(r"un\1", lexicon.mask_quotes(subtask.text))  # "not staged"
     located = lexicon.mask_locators(masked)
     found = [t for t in lexicon.terms(located) if not _REVISION_RE.fullmatch(t)]
+    reading = bool(_READING_STEMS.intersection(found))
     for path in [*lexicon.find_paths(subtask.text), *extra]:
         found.append(_FILE_STEM)
         extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-        found.extend(lexicon.terms(_KIND_OF_FILE.get(extension, "")))
+        if reading:  # "read notes.txt" reads text; "how large is notes.txt" does not
+            found.extend(lexicon.terms(_KIND_OF_FILE.get(extension, "")))
     for symbol, words in _OPERATOR_TERMS.items():
         if f" {symbol} " in located and lexicon.find_numbers(located):
             found.extend(lexicon.terms(words))

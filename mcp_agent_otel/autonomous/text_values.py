@@ -45,7 +45,16 @@ UNIT_RE: Final = re.compile(
     r"(-?\d+(?:\.\d+)?)\s*(°?[A-Za-zµ][\w°/]*)\s+(?:to|into|in|as)\s+(°?[A-Za-zµ][\w°/]*)"
 )
 GLOB_RE: Final = re.compile(r"(?<![\w*])[\w./-]*\*[\w.*/-]*")
-EXTENSION_FILES_RE: Final = re.compile(r"\b([a-z0-9]{1,5})\s+files\b", re.IGNORECASE)
+EXTENSION_FILES_RE: Final = re.compile(r"\b([a-z0-9]{1,10})\s+files\b", re.IGNORECASE)
+# "markdown files": the extension a kind of file has
+KIND_EXTENSIONS: Final = {
+    "markdown": "md",
+    "text": "txt",
+    "python": "py",
+    "javascript": "js",
+    "typescript": "ts",
+    "yaml": "yml",
+}
 EXTENSIONS: Final = lexicon.word_set(
     "txt md csv tsv json jsonl yaml yml xml html log py js ts pdf ini toml cfg sql"
 )
@@ -84,13 +93,22 @@ _REF_BEFORE_RE: Final = re.compile(
     r"\b(?!(?:the|a|an|this|that|current|new|git|other|remote|local)\b)([\w][\w./-]*)\s+(?:branch|tag)\b",
     re.IGNORECASE,
 )
+# A word that is no name: verbs and small words ("Create branch x": not a branch "Create")
+_NOT_NAMES: Final = (
+    lexicon.ACTION_VERBS
+    | lexicon.STOPWORDS
+    | lexicon.word_set("new git current other remote local create switch checkout delete remove")
+)
+# an identifier: words joined by - or _ ("feature-login", "release_2"), not a path
+_IDENTIFIER_RE: Final = re.compile(r"(?<![\w./-])[A-Za-z][\w]*(?:[-_][\w]+)+(?![\w./-])")
 # "from Alice", "to Bob": a proper noun after a preposition (not the task's first word)
 _PROPER_NOUN_RE: Final = re.compile(
     r"\b(?:from|to|for|of|about|with|and)\s+(?:the\s+)?([A-Z][\w-]*)\b"
 )
 _LIST_SPLIT_RE: Final = re.compile(r"\s*(?:,\s*(?:and\s+)?|\band\s+)")
 _TYPE_RE: Final = re.compile(
-    r"\b(?:of|with)\s+(?:\w+\s+)?type\s+['\"“‘`]?([\w-]+)|\btype\s+(?:is\s+)?['\"“‘`]?([\w-]+)",
+    r"\b(?:of|with)\s+(?:\w+\s+)?type\s+['\"“‘`]?([\w-]+)|\btype\s+(?:is\s+)?['\"“‘`]?([\w-]+)"
+    r"|\b(?:a|an)\s+(?!new\b)(\w+)\s+(?:entity|node)\b",
     re.IGNORECASE,
 )
 _CLOCK_RE: Final = re.compile(
@@ -244,7 +262,11 @@ class TextFacts:
         for m in _REF_NAME_RE.finditer(self.plain):
             ranked.append((1, m.start(1), m.group(1)))
         for m in _REF_BEFORE_RE.finditer(self.plain):
-            ranked.append((1, m.start(1), m.group(1)))
+            if m.group(1).lower() not in _NOT_NAMES:
+                ranked.append((1, m.start(1), m.group(1)))
+        for m in _IDENTIFIER_RE.finditer(self.plain):  # "switch to feature-login"
+            if not _REVISION_RE.fullmatch(m.group(0)):
+                ranked.append((3, m.start(), m.group(0)))
         for m in _PROPER_NOUN_RE.finditer(self.plain):
             if m.start(1) not in zones:
                 ranked.append((2, m.start(1), m.group(1)))
@@ -265,7 +287,11 @@ class TextFacts:
     def refs(self) -> tuple[str, ...]:
         """Branch or tag names ("branch main", "the feature-login branch")."""
         found = [(m.start(1), m.group(1)) for m in _REF_NAME_RE.finditer(self.plain)]
-        found += [(m.start(1), m.group(1)) for m in _REF_BEFORE_RE.finditer(self.plain)]
+        found += [
+            (m.start(1), m.group(1))
+            for m in _REF_BEFORE_RE.finditer(self.plain)
+            if m.group(1).lower() not in _NOT_NAMES
+        ]
         return tuple(dict.fromkeys(name for _, name in sorted(found)))
 
     @functools.cached_property
@@ -418,6 +444,7 @@ __all__ = [
     "EXTENSIONS",
     "EXTENSION_FILES_RE",
     "GLOB_RE",
+    "KIND_EXTENSIONS",
     "ROOT_WORDS",
     "UNIT_RE",
     "Draw",

@@ -290,6 +290,34 @@ def test_deletes_plan_destructive_tools(
             {"path": f"{SANDBOX}/drafts"},
         ),
         ("Show me the changes I have not staged yet", "git/git_diff_unstaged", {"repo_path": REPO}),
+        (
+            "List everything in the archive directory",
+            "filesystem/list_directory",
+            {"path": f"{SANDBOX}/archive"},
+        ),
+        (
+            "Find all markdown files",
+            "filesystem/search_files",
+            {"path": SANDBOX, "pattern": "*.md"},
+        ),
+        ("How large is notes.txt?", "filesystem/get_file_info", {"path": f"{SANDBOX}/notes.txt"}),
+        (
+            "Create branch release-1",
+            "git/git_create_branch",
+            {"branch_name": "release-1", "repo_path": REPO},
+        ),
+        (
+            "Switch to feature-login",
+            "git/git_checkout",
+            {"branch_name": "feature-login", "repo_path": REPO},
+        ),
+        (
+            "Add a person entity named Dave",
+            "memory/create_entities",
+            {"entities": [{"name": "Dave", "entityType": "person", "observations": []}]},
+        ),
+        ("Say hello", "everything/echo", {"message": "hello"}),
+        ("What is 12 plus 30?", "everything/get-sum", {"a": 12, "b": 30}),
         ("Read 'my notes.txt'", "filesystem/read_text_file", {"path": f"{SANDBOX}/my notes.txt"}),
         (
             "Create entities Alice and Bob of type person",
