@@ -84,12 +84,17 @@ def _flat(value: Any) -> list[str]:
 
 def argument_fit(
     subtask: Subtask, tool: ToolInfo, planned: Mapping[str, Any]
-) -> tuple[float, float]:
-    """How well ``planned`` calls ``tool`` for ``subtask``: the share of the tool's required
-    parameters it gives (a value that is the whole subtask text, free text's last resort,
-    counts half), and the share of the data the text carries (quotes, paths, numbers, names,
-    revisions, zones, clock times) that the arguments use. (1.0, 1.0) when nothing is
-    required and the text carries no data."""
+) -> tuple[float, float, bool]:
+    """How well ``planned`` calls ``tool`` for ``subtask``:
+
+    - the share of the tool's required parameters it gives (a value that is the whole
+      subtask text, free text's last resort, counts half);
+    - the share of the data the text carries (quotes, paths, directories, names, revisions,
+      zones, clock times, numbers, the topic asked about) that the arguments use (1.0 when
+      the text carries none);
+    - whether the text names values (anything but numbers and a topic) and the arguments
+      use none of them: such a tool would not be doing what was asked.
+    """
     required = [p.name for p in parameters(tool) if p.required]
     given = 0.0
     for name in required:
@@ -97,19 +102,22 @@ def argument_fit(
             given += 0.5 if planned[name] == subtask.text else 1.0
     share = given / len(required) if required else 1.0
     text_facts = facts(subtask.text)
-    data = [q.value for q in text_facts.quotes] + [str(n) for _, _, n in text_facts.numbers]
-    data += [p.rsplit("/", 1)[-1] for p in text_facts.paths] + list(text_facts.revisions)
-    data += [z for _, _, z in text_facts.zones] + list(text_facts.clock_times)
-    data += list(text_facts.given_names)
-    data += [d for d in text_facts.directories if d != "." and not d.startswith("/")]
+    named = [q.value for q in text_facts.quotes]
+    named += [p.rsplit("/", 1)[-1] for p in text_facts.paths] + list(text_facts.revisions)
+    named += [z for _, _, z in text_facts.zones] + list(text_facts.clock_times)
+    named += list(text_facts.given_names)
+    named += [d for d in text_facts.directories if d != "." and not d.startswith("/")]
+    weak = [str(n) for _, _, n in text_facts.numbers]
     about = topic(text_facts.masked)
     if about and about != text_facts.text and " " not in about:
-        data.append(about)  # "what does the memory know about Carol": a search for Carol
-    if not data:
-        return share, 1.0
+        weak.append(about)  # "what does the memory know about Carol": a search for Carol
+    if not named and not weak:
+        return share, 1.0, False
     values = _flat(dict(planned))
-    used = sum(1 for item in data if any(item in v for v in values))
-    return share, used / len(data)
+    used_named = sum(1 for item in named if any(item in v for v in values))
+    used_weak = sum(1 for item in weak if any(item in v for v in values))
+    use = (used_named + used_weak) / (len(named) + len(weak))
+    return share, use, bool(named) and used_named == 0
 
 
 def text_input_parameter(tool: ToolInfo) -> str | None:

@@ -94,7 +94,7 @@ def choose_tools(
 
         def fit(
             tool: ToolInfo, subtask: Subtask = subtask, given: Any = given, up: Any = upstream
-        ) -> tuple[float, float]:
+        ) -> tuple[float, float, bool]:
             planned = plan_arguments(subtask, tool, given)
             completed, _ = complete_arguments(tool, planned, _directories(contexts, tool), up)
             return argument_fit(subtask, tool, completed)

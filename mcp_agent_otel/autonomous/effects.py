@@ -52,7 +52,9 @@ _WRITE_STEMS: Final = frozenset(lexicon.stem(w) for w in WRITE_VERBS)
 _READ_STEMS: Final = frozenset(lexicon.stem(w) for w in READ_VERBS)
 _ARITHMETIC_STEMS: Final = lexicon.stem_set("add sum plus total")
 _NUMBERS_ONLY_RE: Final = re.compile(
-    r"^\s*(?:add|sum|total)\s+(?:up\s+)?(?:the\s+numbers\s+)?-?\d+(?:\.\d+)?"
+    r"^\s*(?:(?:add|sum|total)\s+(?:up\s+)?"
+    r"|(?:make|compute|calculate|get|find|give\s+me)\s+(?:a|the)\s+(?:sum|total)\s+of\s+)"
+    r"(?:the\s+numbers\s+)?-?\d+(?:\.\d+)?"
     r"(?:\s*(?:,|and|to|\+|plus|with)\s*-?\d+(?:\.\d+)?)+\s*[.?!]?\s*$",
     re.IGNORECASE,
 )
@@ -193,6 +195,73 @@ def adds_to(text: str) -> bool:
     return False
 
 
+# Kinds of change: a change is made only by a tool of the kind asked for ("copy" is never
+# done by moving, "add an entity" may be done by creating one).
+_CHANGE_KINDS: Final = {
+    kind: lexicon.word_set(words)
+    for kind, words in {
+        "create": "add create make new insert append attach register stage mkdir",
+        "write": "write save store put overwrite set",
+        "edit": "edit replace modify change patch update",
+        "move": "move rename",
+        "copy": "copy duplicate clone",
+        "commit": "commit record",
+        "switch": "checkout switch",
+        "compress": "compress gzip zip",
+        "toggle": "toggle enable disable",
+        "delete": "delete remove drop erase forget purge destroy rm del unlink",
+        "reset": "reset unstage discard revert undo clear truncate wipe",
+    }.items()
+}
+_KIND_OF_WORD: Final = {
+    lexicon.stem(word): kind for kind, words in _CHANGE_KINDS.items() for word in words
+}
+
+
+def _first_kind(tokens: list[str]) -> str | None:
+    for token in tokens:
+        kind = _KIND_OF_WORD.get(lexicon.stem(token))
+        if kind is not None:
+            return kind
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def change_kind(text: str) -> str | None:
+    """The kind of change a write or delete asks for, from its first verb that names one
+    ("Copy a.txt to b.txt": copy), or None."""
+    masked = _PHRASAL_RE.sub(
+        lambda m: m.group(1) + m.group(2), lexicon.mask_locators(lexicon.mask_quotes(text))
+    )
+    for token in lexicon.tokenize(masked):
+        kind = _KIND_OF_WORD.get(lexicon.stem(token))
+        if kind is not None:
+            return kind
+        if token in READ_VERBS:
+            return None
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def tool_change_kinds(tool: ToolInfo) -> frozenset[str]:
+    """The kinds of change a tool makes: from the first verb of its name and of its
+    description ("write_file": "Create a new file or overwrite..." is write and create)."""
+    kinds = {
+        _first_kind(lexicon.identifier_tokens(tool.name)),
+        _first_kind(lexicon.tokenize(_first_sentence(tool.description))[:1]),
+        "create" if '"append"' in tool.input_schema else None,  # it can append
+    }
+    return frozenset(k for k in kinds if k is not None)
+
+
+def makes_the_change(text: str, tool: ToolInfo) -> bool:
+    """Whether ``tool`` makes the kind of change ``text`` asks for (True when either says
+    no kind)."""
+    asked = change_kind(text)
+    kinds = tool_change_kinds(tool)
+    return asked is None or not kinds or asked in kinds
+
+
 _ELIGIBLE: Final = {
     Intent.READ: frozenset({Effect.READ_ONLY}),
     Intent.WRITE: frozenset({Effect.READ_ONLY, Effect.ADDITIVE, Effect.OVERWRITE}),
@@ -224,8 +293,11 @@ __all__ = [
     "READ_VERBS",
     "WRITE_VERBS",
     "adds_to",
+    "change_kind",
     "eligible",
     "eligible_effects",
+    "makes_the_change",
     "subtask_intent",
+    "tool_change_kinds",
     "tool_effect",
 ]

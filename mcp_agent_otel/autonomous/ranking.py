@@ -239,6 +239,11 @@ def step_confidence(relevance: float, category: float, margin: float, fit: float
     return round(max(0.0, min(1.0, raw * (0.75 + 0.25 * fit))), 4)
 
 
+def _names_a_place(text: str) -> bool:
+    """Whether a text names a file or a directory (not merely quoted text to work on)."""
+    return bool(lexicon.find_paths(text) or lexicon.ABSOLUTE_DIRECTORY_RE.search(text))
+
+
 def _can_append(tool: ToolInfo) -> bool:
     """Whether an overwriting tool can append instead (it takes an ``append`` flag)."""
     return '"append"' in tool.input_schema
@@ -273,7 +278,7 @@ _INTENT_WORDS: Final = {
 def choose(
     subtask: Subtask,
     scored: Sequence[Candidate],
-    fit: Callable[[ToolInfo], tuple[float, float]],
+    fit: Callable[[ToolInfo], tuple[float, float, bool]],
     *,
     min_score: float = MIN_SCORE,
     floor: float = CONFIDENCE_FLOOR,
@@ -281,22 +286,34 @@ def choose(
 ) -> ToolChoice | Unmatched:
     """The tool for ``subtask`` and its fallbacks, or why there is none.
 
-    Only tools whose effect fits the subtask's intent are considered (a write that adds to
+    Only tools whose effect fits the subtask's intent, and that make the kind of change asked
+    for ("copy" is never done by a tool that moves), are considered (a write that adds to
     something never runs a tool that overwrites it, unless the tool can append); among those a tool
     that does what is asked (a write for a write) beats one that is merely allowed, and a
     deprecated tool loses to its replacement. A candidate needs some text relevance: the
     category alone never picks a tool. The top candidates' scores are scaled by their
     argument fit (``fit(tool)``: the share of required arguments available, halving the
-    score when none is; and the share of the text's data the arguments use, up to 15%, and
-    halving the score of a tool that uses none of it), so a tool that could not be called
-    loses to one that can, and one that ignores the path or number the task gives loses to
-    one that uses it. Only a read has fallbacks (a write or a
+    score when none is; the share of the text's data the arguments use, up to 15%, halving
+    the score of a tool that uses none of it; and a tool that would use none of the values
+    the task names, a path or a quote, is not a candidate), so a tool that could not be
+    called loses to one that can, and one that ignores the path or number the task gives
+    loses to one that uses it. Only a read has fallbacks (a write or a
     delete that fails is reported, never tried another way): read-only tools on the chosen
     tool's server scoring at least ``min_score`` and half the chosen tool's score, matching
     one of the subtask's capabilities when the chosen tool does.
     """
     intent = subtask.intent
-    allowed = [c for c in scored if effects.eligible(intent, c.effect)]
+    # a change of a named kind ("copy") is made by a tool of that kind; a change to something
+    # in the world (a file, a directory) is never answered by a read
+    kind = effects.change_kind(subtask.text) if intent is not Intent.READ else None
+    no_reads = kind is not None and _names_a_place(subtask.text)
+    allowed = [
+        c
+        for c in scored
+        if effects.eligible(intent, c.effect)
+        and not (no_reads and c.effect is Effect.READ_ONLY)
+        and (c.effect is Effect.READ_ONLY or effects.makes_the_change(subtask.text, c.tool))
+    ]
     ranked = sorted(
         ((round(_adjusted(c, intent), 6), c) for c in allowed),
         key=lambda a: (-a[0], a[1].tool.server, a[1].tool.name),
@@ -323,20 +340,23 @@ def choose(
     top = [(s, c) for s, c in ranked[:FIT_CANDIDATES] if s >= min_score and c.relevance > 0]
     fitted = []
     for score, c in top:
-        share, use = fit(c.tool)
+        share, use, ignores_named = fit(c.tool)
+        if ignores_named:  # the task names values, and this tool would use none of them
+            continue
         uses = (0.85 + 0.15 * use) if use > 0 else IGNORES_DATA
         fitted.append((round(score * (0.5 + 0.5 * share) * uses, 6), share, c, uses))
     fitted.sort(key=lambda f: (-f[0], f[2].tool.server, f[2].tool.name))
     relevant = [f for f in fitted if f[0] >= min_score]
     if not relevant:
-        others = [c for c in scored if not effects.eligible(intent, c.effect) and c.relevance]
+        others = [c for c in scored if c not in allowed and c.relevance]
         closest = _closest(others or scored)
+        what = f"asks to {kind}" if kind else _INTENT_WORDS[intent]
         return Unmatched(
             subtask_index=subtask.index,
             reason="no_tool",
             message=(
-                f"no tool fits {subtask.text!r}: it {_INTENT_WORDS[intent]}, and no configured "
-                f"tool that does so is relevant to it (closest: {_names(closest)}); "
+                f"no tool fits {subtask.text!r}: it {what}, and no configured tool that does "
+                f"so is relevant to it and uses what it names (closest: {_names(closest)}); "
                 "configure a server with such a tool, or reword the task"
             ),
             closest=closest,

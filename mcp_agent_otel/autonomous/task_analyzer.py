@@ -155,6 +155,7 @@ _PREFILTER: Final = {
     _PAR: ["also", "additionally", "meanwhile", "simultaneously", "parallel", "same time"],
     _AND: [",", "and"],
 }
+_FILE_NAME_AFTER_RE: Final = re.compile(r"[.\-_/][^\W_]")
 _WORD_AT_RE: Final = re.compile(r"([^\W_]+)(?:\s+([^\W_]+))?")
 _INLINE_ENUM_RE: Final = re.compile(r"(?:^|(?<=\s))\(?(\d{1,2})[.)]\s+")
 _ABBREVIATION_RE: Final = re.compile(
@@ -199,6 +200,7 @@ def _cuts(masked: str) -> list[_Cut]:
                     nxt is None
                     or nxt.group(1).lower() not in lexicon.ACTION_VERBS
                     or (nxt.group(2) or "").lower() == "of"
+                    or _FILE_NAME_AFTER_RE.match(masked, nxt.end(1))  # "and plan.md"
                 ):
                     continue
             if kind == _SENTENCE and _ABBREVIATION_RE.search(
@@ -490,7 +492,7 @@ def _task_type(readings: list[_Reading]) -> tuple[TaskType, float]:
     )
     for r in readings:
         for label, weight in table.get(r.lead or "", ()):
-            scores[label] += lexicon.LEAD_VERB_BONUS * weight
+            scores[label] = scores.get(label, 0.0) + lexicon.LEAD_VERB_BONUS * weight
     if readings[0].is_question:
         scores[TaskType.INFORMATION_RETRIEVAL] = scores.get(TaskType.INFORMATION_RETRIEVAL, 0) + 1
     if not scores:

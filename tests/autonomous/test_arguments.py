@@ -239,11 +239,14 @@ def test_argument_fit() -> None:
         real_tool("filesystem", "list_directory"),
         real_tool("filesystem", "list_allowed_directories"),
     )
-    assert argument_fit(subtask, listing, {"path": "/data/x"}) == (1.0, 1.0)
-    assert argument_fit(subtask, allowed, {}) == (1.0, 0.0)  # ignores the path the task gives
+    assert argument_fit(subtask, listing, {"path": "/data/x"}) == (1.0, 1.0, False)
+    # it would ignore the path the task names
+    assert argument_fit(subtask, allowed, {}) == (1.0, 0.0, True)
     search = real_tool("memory", "search_nodes")
     whole = _subtask("Show the whole knowledge graph")
-    assert argument_fit(whole, search, {"query": whole.text}) == (0.5, 1.0)  # the sentence: half
+    assert argument_fit(whole, search, {"query": whole.text}) == (0.5, 1.0, False)  # half
+    three = _subtask("Show the last 3 commits")
+    assert argument_fit(three, real_tool("git", "git_status"), {}) == (0.0, 0.0, False)
 
 
 def test_piped_arguments_for_a_message() -> None:

@@ -7,7 +7,14 @@ import dataclasses
 
 import pytest
 
-from mcp_agent_otel.autonomous.effects import eligible, subtask_intent, tool_effect
+from mcp_agent_otel.autonomous.effects import (
+    change_kind,
+    eligible,
+    makes_the_change,
+    subtask_intent,
+    tool_change_kinds,
+    tool_effect,
+)
 from mcp_agent_otel.autonomous.models import Effect, Intent, ToolCategory, ToolInfo
 from tests.autonomous.real_catalogue import real_tool, real_tools
 
@@ -111,6 +118,36 @@ def test_annotations_win_over_the_name() -> None:
     assert tool_effect(tool) == (Effect.DESTRUCTIVE, "annotations")
     broken = dataclasses.replace(_bare("delete_x", ""), annotations="not json")
     assert tool_effect(broken) == (Effect.DESTRUCTIVE, "inferred")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Copy notes.txt to backup.txt", "copy"),
+        ("Rename a.txt to b.txt", "move"),
+        ("Add a person entity named Dave", "create"),
+        ("Stage notes.txt", "create"),
+        ("Check out feature-login", "switch"),
+        ("Unstage everything", "reset"),
+        ("Show the commit 589ffdf", None),  # a read names no change
+    ],
+)
+def test_change_kind(text: str, kind: str | None) -> None:
+    assert change_kind(text) == kind
+
+
+def test_tools_make_the_change_asked_for() -> None:
+    write_file, move_file = (
+        real_tool("filesystem", "write_file"),
+        real_tool("filesystem", "move_file"),
+    )
+    assert tool_change_kinds(write_file) == {"write", "create"}  # "Create a new file or ..."
+    assert tool_change_kinds(move_file) == {"move"}
+    assert makes_the_change("Save 'x' as a.txt", write_file)
+    assert makes_the_change("Create a file a.txt with content 'x'", write_file)
+    assert not makes_the_change("Copy a.txt to b.txt", move_file)
+    assert not makes_the_change("Copy a.txt to b.txt", write_file)
+    assert makes_the_change("Add an entity called X", real_tool("memory", "create_entities"))
 
 
 def test_eligibility() -> None:

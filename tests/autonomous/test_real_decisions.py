@@ -318,6 +318,7 @@ def test_deletes_plan_destructive_tools(
         ),
         ("Say hello", "everything/echo", {"message": "hello"}),
         ("What is 12 plus 30?", "everything/get-sum", {"a": 12, "b": 30}),
+        ("Make a sum of 3 and 4", "everything/get-sum", {"a": 3, "b": 4}),
         ("Read 'my notes.txt'", "filesystem/read_text_file", {"path": f"{SANDBOX}/my notes.txt"}),
         (
             "Create entities Alice and Bob of type person",
@@ -357,6 +358,11 @@ def test_more_tasks(index: ToolIndex, task: str, tool: str, arguments: dict[str,
         ("Add a line 'x' to notes.txt", "no_tool", "would overwrite it instead"),
         # a tool that would ignore every value the task gives is not a confident choice
         ("Create a tiny image", "low_confidence", ""),
+        # a change of one kind is never made by a tool of another kind, nor answered by a read
+        ("Copy notes.txt to backup.txt", "no_tool", "asks to copy"),
+        ("Delete notes.txt", "no_tool", "asks to delete"),
+        # a tool that would ignore the file the task names is not a candidate
+        ("Compress README.md with gzip", "no_tool", "asks to compress"),
         ("Commit the changes", "missing_argument", "'message'"),
         ("Read the first 2 files", "missing_argument", "'path'"),
     ],
