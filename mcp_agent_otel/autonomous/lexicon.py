@@ -298,7 +298,6 @@ _SYNONYMS: Final = {
     "history": "log",
     "make": "create",
     "everything": "entire",
-    "say": "echo",
     "repeat": "echo",
     "sandbox": "directory",
     "big": "size",

@@ -316,7 +316,7 @@ def test_deletes_plan_destructive_tools(
             "memory/create_entities",
             {"entities": [{"name": "Dave", "entityType": "person", "observations": []}]},
         ),
-        ("Say hello", "everything/echo", {"message": "hello"}),
+        ("Repeat hello", "everything/echo", {"message": "hello"}),
         ("What is 12 plus 30?", "everything/get-sum", {"a": 12, "b": 30}),
         ("Make a sum of 3 and 4", "everything/get-sum", {"a": 3, "b": 4}),
         ("Read 'my notes.txt'", "filesystem/read_text_file", {"path": f"{SANDBOX}/my notes.txt"}),
@@ -360,6 +360,7 @@ def test_more_tasks(index: ToolIndex, task: str, tool: str, arguments: dict[str,
         ("Create a tiny image", "low_confidence", ""),
         # a change of one kind is never made by a tool of another kind, nor answered by a read
         ("Copy notes.txt to backup.txt", "no_tool", "asks to copy"),
+        ("Send an email to Bob saying hello", "low_confidence", ""),
         ("Delete notes.txt", "no_tool", "asks to delete"),
         # a tool that would ignore the file the task names is not a candidate
         ("Compress README.md with gzip", "no_tool", "asks to compress"),
