@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from mcp_agent_otel.autonomous import effects, lexicon
 from mcp_agent_otel.autonomous.argument_roles import parameters
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
 from mcp_agent_otel.autonomous.models import Subtask, TaskAnalysis, ToolInfo, canonical_json
@@ -57,12 +59,23 @@ def complete_arguments(
                 inherited = _inherited_path(upstream)
                 if inherited is not None:
                     completed[param.name] = inherited
-            elif param.directory and directories:
+            elif param.directory and directories and not _creates_directories(tool):
                 completed[param.name] = directories[0]
         if param.name in completed and directories:
             completed[param.name] = _resolve(completed[param.name], directories[0])
     missing = tuple(p.name for p in params if p.required and p.name not in completed)
     return completed, missing
+
+
+def _creates_directories(tool: ToolInfo) -> bool:
+    """Whether the tool creates the directory its path names (``create_directory``): that
+    directory is never the configured one, which exists."""
+    return "create" in effects.tool_change_kinds(tool) and bool(
+        set(lexicon.identifier_tokens(tool.name)) & _DIRECTORY_WORDS
+    )
+
+
+_DIRECTORY_WORDS: Final = lexicon.word_set("dir directory folder mkdir")
 
 
 def _inherited_path(upstream: Sequence[Mapping[str, Any]]) -> str | None:
@@ -82,6 +95,10 @@ def _flat(value: Any) -> list[str]:
     return [str(value)]
 
 
+_REF_WORDS_RE: Final = re.compile(r"branch|\btag|\bref|checkout|revision|commit", re.IGNORECASE)
+_SINGLE_OF_MANY: Final = 0.75  # a required list given one item counts three quarters
+
+
 def argument_fit(
     subtask: Subtask, tool: ToolInfo, planned: Mapping[str, Any]
 ) -> tuple[float, float, bool]:
@@ -99,7 +116,13 @@ def argument_fit(
     given = 0.0
     for name in required:
         if name in planned:
-            given += 0.5 if planned[name] == subtask.text else 1.0
+            value = planned[name]
+            if value == subtask.text:
+                given += 0.5
+            elif isinstance(value, list) and len(value) == 1 and _is_list_of_text(value):
+                given += _SINGLE_OF_MANY  # "read_multiple_files" for one file
+            else:
+                given += 1.0
     share = given / len(required) if required else 1.0
     text_facts = facts(subtask.text)
     named = [q.value for q in text_facts.quotes]
@@ -114,10 +137,19 @@ def argument_fit(
     if not named and not weak:
         return share, 1.0, False
     values = _flat(dict(planned))
+    names_something = bool(named)
+    if text_facts.ref_only_names and not _REF_WORDS_RE.search(tool.name + " " + tool.description):
+        named = [n for n in named if n not in text_facts.ref_only_names]  # no branch here
+        values = [v for v in values if v not in text_facts.ref_only_names]
     used_named = sum(1 for item in named if any(item in v for v in values))
     used_weak = sum(1 for item in weak if any(item in v for v in values))
-    use = (used_named + used_weak) / (len(named) + len(weak))
-    return share, use, bool(named) and used_named == 0
+    total = len(named) + len(weak)
+    use = (used_named + used_weak) / total if total else 0.0
+    return share, use, names_something and used_named == 0
+
+
+def _is_list_of_text(value: list[Any]) -> bool:
+    return all(isinstance(v, str) for v in value)
 
 
 def text_input_parameter(tool: ToolInfo) -> str | None:

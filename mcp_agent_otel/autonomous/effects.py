@@ -38,7 +38,7 @@ WRITE_VERBS: Final = lexicon.word_set(
     "stage checkout switch toggle record modify change replace copy mkdir new register "
     "overwrite upload push tag assign attach link relate connect enable disable start trigger "
     "enter apply mark init initialize initialise post send checkout compress gzip zip simulate "
-    "run execute launch"
+    "run execute launch remember"
 )
 # Verbs that ask to look (the default, listed so "the first intent verb" sees them).
 READ_VERBS: Final = lexicon.word_set(
@@ -200,7 +200,7 @@ def adds_to(text: str) -> bool:
 _CHANGE_KINDS: Final = {
     kind: lexicon.word_set(words)
     for kind, words in {
-        "create": "add create make new insert append attach register stage mkdir",
+        "create": "add create make new insert append attach register stage mkdir remember",
         "write": "write save store put overwrite set",
         "edit": "edit replace modify change patch update",
         "move": "move rename",

@@ -65,9 +65,15 @@ _DIRECTORY_RE: Final = re.compile(
     r"['\"]?([\w.-]+(?:/[\w.-]+)*)/?"
     r"|\b(?:in|into|to|under|inside|of|from)\s+(?:the\s+)?['\"]?([\w.-]+(?:/[\w.-]+)*)/?['\"]?\s+"
     r"(?:folder|directory|dir)\b"
-    r"|(?<![\w/.])([\w.-]+(?:/[\w.-]+)*)/(?=\s|$|[,;])",
+    r"|(?<![\w/.])([\w.-]+(?:/[\w.-]+)*)/(?=\s|$|[,;])"
+    r"|\bthe\s+([\w.-]+(?:/[\w.-]+)*)\s+(?:folder|directory|dir)\b",
     re.IGNORECASE,
 )
+_NOT_DIRECTORIES: Final = (
+    lexicon.STOPWORDS | lexicon.QUESTION_WORDS | lexicon.word_set("whole entire")
+)
+# "archive/2025": a relative path of several parts without an extension
+_RELATIVE_DIR_RE: Final = re.compile(r"(?<![\w/.~-])[\w-]+(?:/[\w-]+)+/?(?![\w/.-])")
 # Words that, said of a directory, mean the one the server was configured with.
 ROOT_WORDS: Final = lexicon.word_set(
     "sandbox workspace repository repo root allowed current working configured this that "
@@ -242,8 +248,11 @@ class TextFacts:
         """Directories the text names: absolute ones, then "the X folder", "X/"; a directory
         that means the configured one ("the sandbox directory") is "."."""
         found = [p for p in self.paths if p not in self.file_paths]
-        for m in _DIRECTORY_RE.finditer(self.plain):
+        found += [m.group(0).rstrip("/") for m in _RELATIVE_DIR_RE.finditer(self.masked)]
+        for m in _DIRECTORY_RE.finditer(self.masked):
             name = next(g for g in m.groups() if g)
+            if name.lower() in _NOT_DIRECTORIES or name in found:
+                continue
             found.append("." if name.lower() in ROOT_WORDS else name)
         return tuple(found)
 
@@ -282,6 +291,16 @@ class TextFacts:
         nouns merely found after a preposition: the names a tool is expected to use."""
         _ = self.names
         return self.named
+
+    @functools.cached_property
+    def ref_only_names(self) -> frozenset[str]:
+        """Names the text gives as a branch or tag and as nothing else: a tool that knows no
+        branches (a memory server's delete_entities) does not take them."""
+        refs = set(self.refs)
+        others = {m.group(1) for m in _NAMED_RE.finditer(self.text)}
+        for m in _NOUN_NAME_RE.finditer(self.plain):
+            others.update(_LIST_SPLIT_RE.split(m.group(1)))
+        return frozenset(refs - others)
 
     @functools.cached_property
     def refs(self) -> tuple[str, ...]:

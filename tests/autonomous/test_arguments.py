@@ -199,6 +199,7 @@ def test_stated_default_from_the_description() -> None:
         (("filesystem", "list_directory"), {"path": "sandbox"}, {"path": SANDBOX}, ()),
         (("filesystem", "list_directory"), {}, {"path": SANDBOX}, ()),
         (("filesystem", "read_text_file"), {}, {}, ("path",)),  # a file is never guessed
+        (("filesystem", "create_directory"), {}, {}, ("path",)),  # nor the directory to create
         (
             ("filesystem", "read_multiple_files"),
             {"paths": ["x.txt", "/abs/y.txt"]},

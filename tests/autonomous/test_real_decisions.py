@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from mcp_agent_otel.autonomous.decision_engine import DecisionEngine, plan_decision
-from mcp_agent_otel.autonomous.effects import eligible
+from mcp_agent_otel.autonomous.effects import eligible, tool_effect
 from mcp_agent_otel.autonomous.lexicon import word_set
 from mcp_agent_otel.autonomous.models import Decision, Effect, Intent, Subtask, ToolInfo
 from mcp_agent_otel.autonomous.ranking import ToolIndex, build_index
@@ -319,6 +319,13 @@ def test_deletes_plan_destructive_tools(
         ("Repeat hello", "everything/echo", {"message": "hello"}),
         ("What is 12 plus 30?", "everything/get-sum", {"a": 12, "b": 30}),
         ("Make a sum of 3 and 4", "everything/get-sum", {"a": 3, "b": 4}),
+        (
+            "List the archive/2025 folder",
+            "filesystem/list_directory",
+            {"path": f"{SANDBOX}/archive/2025"},
+        ),
+        ("Does ideas.md exist?", "filesystem/read_text_file", {"path": f"{SANDBOX}/ideas.md"}),
+        ("Create a tiny image", "everything/get-tiny-image", {}),
         ("Read 'my notes.txt'", "filesystem/read_text_file", {"path": f"{SANDBOX}/my notes.txt"}),
         (
             "Create entities Alice and Bob of type person",
@@ -356,14 +363,16 @@ def test_more_tasks(index: ToolIndex, task: str, tool: str, arguments: dict[str,
         # adding to a file is never done by overwriting it
         ("Append 'x' to notes.txt", "no_tool", "would overwrite it instead"),
         ("Add a line 'x' to notes.txt", "no_tool", "would overwrite it instead"),
-        # a tool that would ignore every value the task gives is not a confident choice
-        ("Create a tiny image", "low_confidence", ""),
         # a change of one kind is never made by a tool of another kind, nor answered by a read
         ("Copy notes.txt to backup.txt", "no_tool", "asks to copy"),
         ("Send an email to Bob saying hello", "low_confidence", ""),
         ("Delete notes.txt", "no_tool", "asks to delete"),
         # a tool that would ignore the file the task names is not a candidate
         ("Compress README.md with gzip", "no_tool", "asks to compress"),
+        # a branch name is not a memory entity's name
+        ("Delete the branch feature-login", "no_tool", "asks to delete"),
+        # the configured directory is never the one a step creates
+        ("Create a relation: Alice knows Bob", "low_confidence", ""),
         ("Commit the changes", "missing_argument", "'message'"),
         ("Read the first 2 files", "missing_argument", "'path'"),
     ],
@@ -395,8 +404,9 @@ def test_reads_never_write(index: ToolIndex) -> None:
     """Issue 10: "Show me the contents of todo.txt" once fell back to write_file."""
     (step,) = _decide(index, "Show me the contents of todo.txt").steps
     assert str(step.tool) == "filesystem/read_text_file"
-    names = {f.name for f in step.fallbacks}
-    assert names <= {"read_file", "read_media_file", "read_multiple_files"}
+    by_ref = {t.ref: t for t in real_tools()}
+    assert step.fallbacks
+    assert all(tool_effect(by_ref[f])[0] is Effect.READ_ONLY for f in step.fallbacks)
     # a write falls back to nothing: "create an entity" never ends in delete_entities
     (create,) = _decide(index, "Create an entity called Alice of type person").steps
     assert create.fallbacks == ()
