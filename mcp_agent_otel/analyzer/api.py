@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Security
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -179,9 +180,19 @@ class TrendOut(BaseModel):
     points: list[TrendPointOut]
 
 
+class StoreHealthOut(BaseModel):
+    writable: bool
+    problem: str | None = Field(description="why spans cannot be written now (None: they can)")
+    pending_spans: int = Field(description="accepted spans not yet in the database")
+    max_pending_spans: int = Field(description="above this, exports get 503 + Retry-After")
+
+
 class HealthOut(BaseModel):
-    status: str
+    status: str = Field(
+        description="ok, or unavailable (answered with 503) when the store cannot take spans"
+    )
     version: str
+    store: StoreHealthOut
 
 
 class DeletedOut(BaseModel):
@@ -255,9 +266,15 @@ def create_app(analyzer: Analyzer) -> FastAPI:
 
     dashboard_routes.add_routes(app, analyzer)  # GET / (HTML), per-operation pages
 
-    @app.get("/health", tags=["meta"], response_model=HealthOut)
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @app.get(
+        "/health",
+        tags=["meta"],
+        response_model=HealthOut,
+        responses={503: {"model": HealthOut, "description": "the store cannot take spans"}},
+    )
+    def health() -> JSONResponse:
+        state = {**analyzer.health(), "version": __version__}
+        return JSONResponse(state, status_code=200 if state["status"] == "ok" else 503)
 
     @app.get("/api/stats", tags=["ingest"], dependencies=guarded, responses=_errors())
     def stats() -> dict[str, Any]:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from mcp_agent_otel.env_flags import FALSE_WORDS
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.setup import home_dir
 
@@ -38,6 +39,10 @@ class AnalyzerConfig:
     max_decompressed_bytes: int = 64 * 1024 * 1024  # after gzip (413 above)
     flush_interval_seconds: float = 1.0  # write-behind: pending aggregates reach SQLite by then
     flush_max_spans: int = 100_000  # ... or as soon as this many spans are pending
+    # Back-pressure: above this many pending spans (the store cannot write or keep up),
+    # export requests get 503 + Retry-After (gRPC UNAVAILABLE) instead of being taken.
+    max_pending_spans: int = 400_000
+    durable: bool = True  # fsynced ingest spool: a span answered 200/OK survives kill -9
     detector_threshold: float = 0.10
     detector_cooldown: int = 500
     token: str | None = None
@@ -59,6 +64,7 @@ class AnalyzerConfig:
             (self.max_decompressed_bytes >= self.max_body_bytes, "max_decompressed_bytes too low"),
             (self.flush_interval_seconds > 0, "flush_interval_seconds must be positive"),
             (self.flush_max_spans >= 1, "flush_max_spans must be >= 1"),
+            (self.max_pending_spans >= 1, "max_pending_spans must be >= 1"),
             (0 < self.detector_threshold < 10, "detector_threshold must be in (0, 10)"),
             (self.webhook_retries >= 0, "webhook_retries must be >= 0"),
             (self.webhook_queue_size >= 1, "webhook_queue_size must be >= 1"),
@@ -100,8 +106,13 @@ def config_from_env(
     token = (env.get(semconv.ENV_ANALYZER_TOKEN) or "").strip() or None
     webhook = (env.get(semconv.ENV_ANALYZER_WEBHOOK) or "").strip() or None
     body = int(_number(env, semconv.ENV_ANALYZER_MAX_BODY_BYTES, base.max_body_bytes, int))
+    durable = (env.get(semconv.ENV_ANALYZER_DURABLE) or "").strip().lower() not in FALSE_WORDS
     return base.with_changes(
         token=token,
+        durable=durable,
+        max_pending_spans=int(
+            _number(env, semconv.ENV_ANALYZER_MAX_PENDING_SPANS, base.max_pending_spans, int)
+        ),
         webhook_url=webhook,
         max_operations=int(
             _number(env, semconv.ENV_ANALYZER_MAX_OPERATIONS, base.max_operations, int)

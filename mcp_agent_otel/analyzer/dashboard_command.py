@@ -19,6 +19,7 @@ import click
 from rich.console import Console
 
 from mcp_agent_otel.analyzer.config import DEFAULT_HTTP_PORT, AnalyzerConfigError, config_from_env
+from mcp_agent_otel.analyzer.ingest import UnstoredSpansError
 from mcp_agent_otel.analyzer.runtime import Analyzer
 from mcp_agent_otel.analyzer.service import AnalyzerServer
 from mcp_agent_otel.analyzer.store import StoreError
@@ -101,5 +102,8 @@ def dashboard_command(db: str | None, port: int, no_browser: bool) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.stop()
-        analyzer.close()
+        try:
+            analyzer.close()
+        except UnstoredSpansError as exc:
+            _fail(str(exc), 1)
     click.echo("dashboard stopped")

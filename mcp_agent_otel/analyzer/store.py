@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -31,6 +32,8 @@ from mcp_agent_otel.analyzer.operation import OperationKey
 from mcp_agent_otel.analyzer.sketch import QuantileSketch
 
 SCHEMA_VERSION = 1
+_SPOOL_COMMITTED = "spool_committed"
+DB_FILE_MODE = 0o600  # the database (and so its -wal and -shm, which SQLite creates alike)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -120,11 +123,18 @@ class FlushBatch:
     detector_states: dict[int, tuple[int, str]] = dataclasses.field(default_factory=dict)
     alerts: list[Alert] = dataclasses.field(default_factory=list)
     counters: Counter[str] = dataclasses.field(default_factory=Counter)
+    # The ingest spool's sealed segment this batch completes (recorded in the same transaction).
+    spool_segment: int | None = None
 
     @property
     def empty(self) -> bool:
         return not (
-            self.buckets or self.samples or self.detector_states or self.alerts or self.counters
+            self.buckets
+            or self.samples
+            or self.detector_states
+            or self.alerts
+            or self.counters
+            or self.spool_segment is not None
         )
 
 
@@ -181,6 +191,8 @@ class Store:
         self._write_lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():  # SQLite gives -wal and -shm the database's mode
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, DB_FILE_MODE))
             self._conn = self._connect()
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
@@ -196,7 +208,9 @@ class Store:
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
         conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL: in WAL mode a commit is fsynced before it returns, so a flush that recorded
+        # its spool segment survives power loss (one fsync a flush, about once a second).
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
@@ -311,6 +325,18 @@ class Store:
                 "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
                 sorted(batch.counters.items()),
             )
+            if batch.spool_segment is not None:
+                cur.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    (_SPOOL_COMMITTED, str(batch.spool_segment)),
+                )
+
+    def spool_committed(self) -> int:
+        """The last ingest-spool segment whose spans this database holds (0: none)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_SPOOL_COMMITTED,))
+            found = row.fetchone()
+        return int(found[0]) if found else 0
 
     def _merge_buckets(
         self, cur: sqlite3.Cursor, buckets: dict[BucketKey, BucketAggregate]
