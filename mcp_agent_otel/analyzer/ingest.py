@@ -112,6 +112,7 @@ class Ingestor:
         self.spool = spool
         self._spool_committed = store.spool_committed() if spool is not None else 0
         self.store_problem: str | None = None  # why the last flush failed (None: writable)
+        self.spool_problem: str | None = None  # why the last spool append failed
         self.config = config
         self.alerts = alerts or AlertFanout()
         self.clock = clock
@@ -173,7 +174,9 @@ class Ingestor:
                 except SpoolError as exc:
                     self._pending.counters[REQUESTS] += 1
                     self._pending.counters[REQUESTS_DEFERRED] += 1
-                    raise StoreUnavailable(f"{exc.strerror or exc}; retry later") from None
+                    self.spool_problem = str(exc)
+                    raise StoreUnavailable(f"{exc}; retry later") from None
+                self.spool_problem = None
             accepted = self._aggregate(columns, rejections) if len(columns) else 0
             counters = self._pending.counters
             counters[REQUESTS] += 1

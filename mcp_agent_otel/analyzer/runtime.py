@@ -82,7 +82,7 @@ class Analyzer:
     # --- queries ------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         """Whether spans can be taken: ``ok``, or ``unavailable`` with the store's problem."""
-        problem = self.ingestor.store_problem
+        problem = self.ingestor.store_problem or self.ingestor.spool_problem
         pending = self.ingestor.pending_spans
         return {
             "status": "ok" if problem is None else "unavailable",
