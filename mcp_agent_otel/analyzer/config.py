@@ -19,6 +19,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 4418  # OTLP/HTTP + API + dashboard (beside the collector's 4318)
 DEFAULT_GRPC_PORT = 4417  # OTLP/gRPC (beside the collector's 4317)
 DB_FILENAME = "analyzer.db"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+WILDCARD_BIND = ("0.0.0.0", "::", "")
 
 
 class AnalyzerConfigError(ValueError):
@@ -37,6 +39,9 @@ class AnalyzerConfig:
     max_future_seconds: float = 3600.0  # spans ending further ahead than this are refused
     max_body_bytes: int = 8 * 1024 * 1024  # compressed request body (413 above)
     max_decompressed_bytes: int = 64 * 1024 * 1024  # after gzip (413 above)
+    max_api_body_bytes: int = 16 * 1024 * 1024  # POST /api/comparisons (other routes: 64 KiB)
+    # Host header names the HTTP server answers to (421 otherwise); "*" turns the check off.
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     flush_interval_seconds: float = 1.0  # write-behind: pending aggregates reach SQLite by then
     flush_max_spans: int = 100_000  # ... or as soon as this many spans are pending
     # Back-pressure: above this many pending spans (the store cannot write or keep up),
@@ -61,6 +66,8 @@ class AnalyzerConfig:
             (self.max_operations >= 1, "max_operations must be >= 1"),
             (self.max_duration_seconds > 0, "max_duration_seconds must be positive"),
             (self.max_body_bytes >= 1024, "max_body_bytes must be >= 1024"),
+            (self.max_api_body_bytes >= 1024, "max_api_body_bytes must be >= 1024"),
+            (bool(self.allowed_hosts), "allowed_hosts must name at least one host (or *)"),
             (self.max_decompressed_bytes >= self.max_body_bytes, "max_decompressed_bytes too low"),
             (self.flush_interval_seconds > 0, "flush_interval_seconds must be positive"),
             (self.flush_max_spans >= 1, "flush_max_spans must be >= 1"),
@@ -75,6 +82,13 @@ class AnalyzerConfig:
 
     def with_changes(self, **changes: object) -> AnalyzerConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def serving_on(self, host: str) -> AnalyzerConfig:
+        """These settings for a server bound to ``host``: a named bind address is an allowed
+        Host too (a wildcard bind is not: name the hosts in ALLOWED_HOSTS)."""
+        if host in WILDCARD_BIND or host in self.allowed_hosts:
+            return self
+        return self.with_changes(allowed_hosts=(*self.allowed_hosts, host))
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:
@@ -107,8 +121,17 @@ def config_from_env(
     webhook = (env.get(semconv.ENV_ANALYZER_WEBHOOK) or "").strip() or None
     body = int(_number(env, semconv.ENV_ANALYZER_MAX_BODY_BYTES, base.max_body_bytes, int))
     durable = (env.get(semconv.ENV_ANALYZER_DURABLE) or "").strip().lower() not in FALSE_WORDS
+    extra_hosts = [
+        h.strip().lower()
+        for h in (env.get(semconv.ENV_ANALYZER_ALLOWED_HOSTS) or "").split(",")
+        if h.strip()
+    ]
     return base.with_changes(
         token=token,
+        allowed_hosts=(*base.allowed_hosts, *extra_hosts),
+        max_api_body_bytes=int(
+            _number(env, semconv.ENV_ANALYZER_MAX_API_BODY_BYTES, base.max_api_body_bytes, int)
+        ),
         durable=durable,
         max_pending_spans=int(
             _number(env, semconv.ENV_ANALYZER_MAX_PENDING_SPANS, base.max_pending_spans, int)

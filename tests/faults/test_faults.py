@@ -1,4 +1,5 @@
-"""Fault injection against the real analyzer process: kill -9 under load, a full disk.
+"""Fault injection against the real analyzer process: kill -9 under load, a full disk,
+oversize and amplified bodies, a huge span name, a foreign Host, file modes.
 
 Each test starts ``mcp-agent-otel analyzer serve`` on loopback (ephemeral ports) with a real
 SQLite database, drives it with real OTLP clients, injects the fault, and counts: every span
@@ -9,16 +10,33 @@ seconds); the 60 s runs are ``tests/performance/test_bench_faults.py`` (``make b
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import os
+import select
+import socket
+import stat
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
-from tests.faults.harness import kill9_under_load, start_load, start_server, stored_spans
+from mcp_agent_otel.analyzer import otlp
+from tests.faults.harness import (
+    export_body,
+    kill9_under_load,
+    start_load,
+    start_server,
+    stored_spans,
+)
 
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
@@ -79,7 +97,7 @@ def test_full_disk_answers_retry_and_loses_nothing_then_recovers(tmp_path: Path)
             filler = _fill(disk)
             _wait_for(lambda: load.refused > 0)  # clients are told to retry
             _wait_for(lambda: _health(server.http_url)[0] == 503)
-            status, health = _health(server.http_url)
+            _, health = _health(server.http_url)
             assert health["status"] == "unavailable"
             assert "full" in str(health["store"]).lower()
             stats = httpx.get(f"{server.http_url}/api/stats", timeout=30)
@@ -118,3 +136,216 @@ def test_shutdown_on_a_full_disk_exits_nonzero_and_keeps_the_spans(tmp_path: Pat
         again = start_server(db)  # replays the spool now that there is room
         again.terminate()
         assert stored_spans(db) >= load.acknowledged
+
+
+# --- limits before work ------------------------------------------------------------------------
+
+TOKEN = "fault-token"
+HUNDRED_MB = 100 * 1024 * 1024
+
+
+def _memory_mb(pid: int, key: str) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {key} for {pid}")
+
+
+def _send_huge(url: str, path: str, headers: str = "") -> tuple[bytes, int, float]:
+    """Declare a 100 MB body, send it in 1 MB pieces until an answer arrives; (status line,
+    MB sent, seconds to the answer)."""
+    parsed = urllib.parse.urlsplit(url)
+    sock = socket.create_connection((parsed.hostname, parsed.port))
+    start = time.perf_counter()
+    sock.sendall(
+        (
+            f"POST {path} HTTP/1.1\r\nHost: {parsed.hostname}\r\n{headers}"
+            f"Content-Type: application/json\r\nContent-Length: {HUNDRED_MB}\r\n\r\n"
+        ).encode()
+    )
+    sock.setblocking(False)
+    piece = b"{" * (1 << 20)
+    sent = 0
+    answer = b""
+    try:
+        while sent < 100 and not answer:
+            ready_r, ready_w, _ = select.select([sock], [sock], [], 5.0)
+            if ready_r:
+                answer = sock.recv(4096)
+                break
+            if ready_w:
+                try:
+                    sock.sendall(piece)
+                    sent += 1
+                except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                    pass
+        if not answer:
+            sock.setblocking(True)
+            sock.settimeout(30)
+            answer = sock.recv(4096)
+    finally:
+        elapsed = time.perf_counter() - start
+        sock.close()
+    return answer.split(b"\r\n", 1)[0], sent, elapsed
+
+
+def test_unauthenticated_100mb_bodies_are_refused_before_they_are_read(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "analyzer.db", {"MCP_AGENT_OTEL_ANALYZER_TOKEN": TOKEN})
+    try:
+        pid = server.process.pid
+        httpx.get(f"{server.http_url}/health", timeout=30)  # warm
+        peak_before = _memory_mb(pid, "VmHWM")
+        expected = {
+            "/api/comparisons": b"401",
+            "/api/baselines": b"401",
+            "/v1/traces": b"401",
+            "/dashboard/login": b"413",
+            "/health": b"413",
+            "/": b"413",
+        }
+        for path, status in expected.items():
+            line, sent_mb, seconds = _send_huge(server.http_url, path)
+            print(f"{path}: {line.decode()} after {seconds * 1000:.0f} ms, {sent_mb} MB sent")
+            assert status in line, (path, line)
+            assert sent_mb < 100  # answered long before the body could have been read
+        # Authenticated but over the route's limit: refused on the declared length.
+        line, sent_mb, _ = _send_huge(
+            server.http_url, "/api/comparisons", f"Authorization: Bearer {TOKEN}\r\n"
+        )
+        assert b"413" in line
+        assert sent_mb < 100
+        growth = _memory_mb(pid, "VmHWM") - peak_before
+        print(f"peak memory growth over 7 x 100 MB requests: {growth:.1f} MB")
+        assert growth < 20
+        assert httpx.get(f"{server.http_url}/health", timeout=30).status_code == 200
+    finally:
+        server.terminate()
+
+
+def _gzip_bomb(inflated: int) -> bytes:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9) as f:
+        block = b"\0" * (1 << 20)
+        for _ in range(inflated // len(block)):
+            f.write(block)
+    return buffer.getvalue()
+
+
+def test_oversize_and_amplified_bodies_get_413_and_the_server_stays_up(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "analyzer.db")
+    try:
+        url = f"{server.http_url}/v1/traces"
+        pb = {"content-type": "application/x-protobuf"}
+        big = httpx.post(url, content=b"\0" * (9 * 1024 * 1024), headers=pb, timeout=60)
+        assert big.status_code == 413
+        bomb = _gzip_bomb(200 * 1024 * 1024)  # a few hundred KB inflating to 200 MB
+        inflated = httpx.post(
+            url, content=bomb, headers={**pb, "content-encoding": "gzip"}, timeout=60
+        )
+        assert inflated.status_code == 413
+        assert "inflates to more than" in inflated.text
+        api = httpx.post(
+            f"{server.http_url}/api/baselines",
+            content=b"{" * (1024 * 1024),
+            headers={"content-type": "application/json"},
+            timeout=60,
+        )
+        assert api.status_code == 413
+        ok = httpx.post(url, content=export_body(1, spans=10), headers=pb, timeout=60)
+        assert ok.status_code == 200
+    finally:
+        server.terminate()
+    assert stored_spans(tmp_path / "analyzer.db") == 10
+
+
+def test_a_60mb_span_name_is_stored_truncated_and_the_dashboard_stays_fast(
+    tmp_path: Path,
+) -> None:
+    server = start_server(tmp_path / "analyzer.db")
+    try:
+        req = ExportTraceServiceRequest.FromString(export_body(2, spans=1))
+        req.resource_spans[0].scope_spans[0].spans[0].name = "n" * (60 * 1024 * 1024)
+        body = gzip.compress(req.SerializeToString())
+        assert len(body) < 100 * 1024
+        answer = httpx.post(
+            f"{server.http_url}/v1/traces",
+            content=body,
+            headers={"content-type": "application/x-protobuf", "content-encoding": "gzip"},
+            timeout=60,
+        )
+        assert answer.status_code == 200
+        response = ExportTraceServiceResponse.FromString(answer.content)
+        assert "span name longer than 256 characters (truncated)" in (
+            response.partial_success.error_message
+        )
+        (op,) = httpx.get(f"{server.http_url}/api/operations", timeout=60).json()
+        assert len(op["name"]) == otlp.MAX_SPAN_NAME_CHARS
+        assert op["name"].endswith(otlp.TRUNCATION_MARKER)
+        start = time.perf_counter()
+        page = httpx.get(f"{server.http_url}/", timeout=60)
+        print(f"dashboard after a 60 MB name: {time.perf_counter() - start:.3f} s")
+        assert page.status_code == 200
+        assert len(page.content) < 1024 * 1024
+    finally:
+        server.terminate()
+    assert os.path.getsize(tmp_path / "analyzer.db") < 10 * 1024 * 1024
+
+
+# --- Host and Origin; file modes -------------------------------------------------------------
+
+
+def test_a_foreign_host_or_origin_is_refused(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "analyzer.db")
+    try:
+        base = server.http_url
+        rebound = httpx.get(f"{base}/api/stats", headers={"Host": "attacker.example"}, timeout=30)
+        assert rebound.status_code == 421
+        assert "MCP_AGENT_OTEL_ANALYZER_ALLOWED_HOSTS" in rebound.json()["detail"]
+        deleted = httpx.delete(
+            f"{base}/api/baselines/x",
+            headers={"Host": "attacker.example:4418"},
+            timeout=30,
+        )
+        assert deleted.status_code == 421
+        cross = httpx.delete(
+            f"{base}/api/baselines/x", headers={"Origin": "http://attacker.example"}, timeout=30
+        )
+        assert cross.status_code == 403
+        assert httpx.get(f"{base}/api/stats", headers={"Host": "localhost:1"}).status_code == 200
+        same = httpx.delete(
+            f"{base}/api/baselines/x", headers={"Origin": base}, timeout=30
+        )  # the analyzer's own origin: through to the route (no such baseline)
+        assert same.status_code == 404
+    finally:
+        server.terminate()
+    allowed = start_server(
+        tmp_path / "other.db", {"MCP_AGENT_OTEL_ANALYZER_ALLOWED_HOSTS": "analyzer.internal"}
+    )
+    try:
+        named = httpx.get(
+            f"{allowed.http_url}/health", headers={"Host": "analyzer.internal:4418"}, timeout=30
+        )
+        assert named.status_code == 200
+    finally:
+        allowed.terminate()
+
+
+def test_the_database_and_its_wal_are_created_owner_only(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "analyzer.db")
+    try:
+        httpx.post(
+            f"{server.http_url}/v1/traces",
+            content=export_body(3, spans=5),
+            headers={"content-type": "application/x-protobuf"},
+            timeout=30,
+        )
+        modes = {
+            name: stat.S_IMODE(os.stat(tmp_path / name).st_mode)
+            for name in ("analyzer.db", "analyzer.db-wal", "analyzer.db-shm")
+        }
+        spool = stat.S_IMODE(os.stat(tmp_path / "analyzer.db-spool").st_mode)
+    finally:
+        server.terminate()
+    assert modes == dict.fromkeys(modes, 0o600)
+    assert spool == 0o700
