@@ -35,6 +35,8 @@ class AnalyzerConfig:
     reservoir_size: int = 2000  # raw durations kept per (operation, version, environment)
     retention_seconds: float = 7 * 86400.0
     max_operations: int = 1000  # cardinality cap: spans of further new operations are refused
+    # ... unless an operation has been idle this long: the least recently active is evicted
+    operation_idle_seconds: float = 3600.0
     max_duration_seconds: float = 86400.0  # longer spans are refused as absurd
     max_future_seconds: float = 3600.0  # spans ending further ahead than this are refused
     max_body_bytes: int = 8 * 1024 * 1024  # compressed request body (413 above)
@@ -64,6 +66,7 @@ class AnalyzerConfig:
             (self.reservoir_size >= 10, "reservoir_size must be >= 10"),
             (self.retention_seconds > 0, "retention must be positive"),
             (self.max_operations >= 1, "max_operations must be >= 1"),
+            (self.operation_idle_seconds > 0, "operation_idle_seconds must be positive"),
             (self.max_duration_seconds > 0, "max_duration_seconds must be positive"),
             (self.max_body_bytes >= 1024, "max_body_bytes must be >= 1024"),
             (self.max_api_body_bytes >= 1024, "max_api_body_bytes must be >= 1024"),
@@ -139,6 +142,9 @@ def config_from_env(
         webhook_url=webhook,
         max_operations=int(
             _number(env, semconv.ENV_ANALYZER_MAX_OPERATIONS, base.max_operations, int)
+        ),
+        operation_idle_seconds=_number(
+            env, semconv.ENV_ANALYZER_OPERATION_IDLE_S, base.operation_idle_seconds
         ),
         retention_seconds=_number(
             env, semconv.ENV_ANALYZER_RETENTION_DAYS, base.retention_seconds / 86400.0

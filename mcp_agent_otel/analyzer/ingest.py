@@ -48,6 +48,7 @@ _log = logging.getLogger(__name__)
 REQUESTS = "requests"
 REQUESTS_INVALID = "requests_invalid"
 REQUESTS_DEFERRED = "requests_deferred"  # refused with 503/UNAVAILABLE: the client retries
+OPERATIONS_EVICTED = "operations_evicted"  # idle operations removed to admit new ones
 SPANS_ACCEPTED = "spans_accepted"
 SPANS_REJECTED = "spans_rejected"
 ALERTS = "alerts"
@@ -137,7 +138,8 @@ class Ingestor:
         self.flush_failures = 0
         self._cap_message = (
             f"the operation cap is {config.max_operations} "
-            "(MCP_AGENT_OTEL_ANALYZER_MAX_OPERATIONS); span names must be low-cardinality"
+            "(MCP_AGENT_OTEL_ANALYZER_MAX_OPERATIONS) and every operation was active in the "
+            f"last {config.operation_idle_seconds:g} s; span names must be low-cardinality"
         )
 
     # --- hot path ------------------------------------------------------------------------------
@@ -222,15 +224,33 @@ class Ingestor:
             k for k in dict.fromkeys(keys) if k not in self._op_ids and k not in self._refused
         ]
         if unknown:
-            for key, op_id in self.store.register_operations(
-                unknown, self.config.max_operations
-            ).items():
+            evicted: list[int] = []
+            registered = self.store.register_operations(
+                unknown,
+                self.config.max_operations,
+                idle_before=self.clock() - self.config.operation_idle_seconds,
+                keep=set(self._pending.operations),
+                evicted=evicted,
+            )
+            if evicted:
+                self._forget_operations(evicted)
+            for key, op_id in registered.items():
                 if op_id is None:
                     if len(self._refused) < _REFUSED_CACHE:
                         self._refused.add(key)
                 else:
                     self._op_ids[key] = op_id
         return [self._op_ids.get(k) for k in keys]
+
+    def _forget_operations(self, op_ids: list[int]) -> None:
+        """Operations evicted to make room under the cap (idle ones): drop what refers to
+        them here, and count them."""
+        gone = set(op_ids)
+        self._op_ids = {k: v for k, v in self._op_ids.items() if v not in gone}
+        self._pending.counters[OPERATIONS_EVICTED] += len(gone)
+        if self.detectors is not None:
+            self.detectors.forget(gone)
+        _log.info("evicted %d idle operation(s) to admit new ones under the cap", len(gone))
 
     def _aggregate(self, columns: otlp.SpanColumns, rejections: otlp.Rejections) -> int:
         # Local operation index per span: (resource, span name) -> 0..k-1, in first-seen order.

@@ -124,7 +124,12 @@ class Analyzer:
             "warnings": by_prefix(ingest.WARNING_PREFIX),
             "invalid_requests_by_reason": by_prefix(ingest.INVALID_PREFIX),
             "alerts": counters.get(ingest.ALERTS, 0),
-            "operations": {"count": storage["operations"], "cap": self.config.max_operations},
+            "operations": {
+                "count": storage["operations"],
+                "cap": self.config.max_operations,
+                "evicted_idle": counters.get(ingest.OPERATIONS_EVICTED, 0),
+                "idle_seconds": self.config.operation_idle_seconds,
+            },
             "versions": [
                 {"version": v, "environment": e, "spans": n} for v, e, n in self.store.versions()
             ],

@@ -19,7 +19,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -266,10 +266,19 @@ class Store:
 
     # --- operations (the cardinality cap) --------------------------------------------------
     def register_operations(
-        self, keys: Sequence[OperationKey], max_operations: int
+        self,
+        keys: Sequence[OperationKey],
+        max_operations: int,
+        *,
+        idle_before: float | None = None,
+        keep: Collection[int] = (),
+        evicted: list[int] | None = None,
     ) -> dict[OperationKey, int | None]:
         """Ids of ``keys``; a new key gets one only while fewer than ``max_operations`` exist
-        (None otherwise: its spans are refused)."""
+        (None otherwise: its spans are refused). With ``idle_before`` (unix s), operations
+        with no data since then make room when the cap is reached: least recently active
+        first, then the smallest; their buckets and reservoirs go with them (``keep``: ids
+        never evicted). Evicted ids are appended to ``evicted``."""
         out: dict[OperationKey, int | None] = {}
         with self._transaction() as cur:
             for key in keys:
@@ -282,6 +291,11 @@ class Store:
             if missing:
                 (existing,) = cur.execute("SELECT COUNT(*) FROM operations").fetchone()
                 room = max(max_operations - int(existing), 0)
+                if room < len(missing) and idle_before is not None:
+                    gone = self._evict_idle(cur, len(missing) - room, idle_before, keep)
+                    room += len(gone)
+                    if evicted is not None:
+                        evicted.extend(gone)
                 now = time.time()
                 for key in missing[:room]:
                     cur.execute(
@@ -290,6 +304,28 @@ class Store:
                     )
                     out[key] = int(cur.lastrowid or 0)
         return out
+
+    @staticmethod
+    def _evict_idle(
+        cur: sqlite3.Cursor, wanted: int, idle_before: float, keep: Collection[int]
+    ) -> list[int]:
+        rows = cur.execute(
+            "SELECT o.id FROM operations o "
+            "LEFT JOIN (SELECT op_id, MAX(start) AS last, SUM(count) AS spans FROM buckets "
+            "GROUP BY op_id) b ON b.op_id = o.id "
+            "LEFT JOIN (SELECT op_id, MAX(last_time) AS last FROM reservoirs GROUP BY op_id) r "
+            "ON r.op_id = o.id "
+            "WHERE MAX(o.first_seen, COALESCE(b.last, 0), COALESCE(r.last, 0)) < ? "
+            "ORDER BY MAX(o.first_seen, COALESCE(b.last, 0), COALESCE(r.last, 0)), "
+            "COALESCE(b.spans, 0) LIMIT ?",
+            (idle_before, wanted + len(keep)),
+        ).fetchall()
+        victims = [int(r[0]) for r in rows if int(r[0]) not in keep][:wanted]
+        for op_id in victims:
+            for table in ("buckets", "reservoirs", "detectors"):
+                cur.execute(f"DELETE FROM {table} WHERE op_id = ?", (op_id,))
+            cur.execute("DELETE FROM operations WHERE id = ?", (op_id,))
+        return victims
 
     def operations(self) -> dict[int, OperationKey]:
         with self._read() as conn:
