@@ -84,6 +84,8 @@ class Analyzer:
         """Whether spans can be taken: ``ok``, or ``unavailable`` with the store's problem."""
         problem = self.ingestor.store_problem or self.ingestor.spool_problem
         pending = self.ingestor.pending_spans
+        if problem is None and pending >= self.config.max_pending_spans:
+            problem = "the store is behind: too many spans wait to be written"
         return {
             "status": "ok" if problem is None else "unavailable",
             "store": {

@@ -194,6 +194,7 @@ def stored_spans(db: Path) -> int:
 def kill9_under_load(tmp: Path, protocol: str, seconds: float, clients: int = 3) -> tuple[int, int]:
     """Export for ``seconds``, kill -9 the analyzer, start it again (it replays its spool), stop
     it cleanly; (acknowledged spans, stored spans)."""
+    tmp.mkdir(parents=True, exist_ok=True)
     db = tmp / "analyzer.db"
     server = start_server(db)
     load = start_load(server, protocol, clients)
