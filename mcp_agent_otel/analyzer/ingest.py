@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -59,6 +60,7 @@ INVALID_PREFIX = "invalid request: "
 PRUNE_INTERVAL_SECONDS = 60.0
 _REFUSED_CACHE = 10_000
 RETRY_AFTER_SECONDS = 5
+REGISTER_BUSY_MS = 1000
 
 
 class StoreUnavailable(RuntimeError):
@@ -169,6 +171,8 @@ class Ingestor:
         with self._lock:
             if len(columns) and self._thread is not None:
                 self._refuse_when_behind()
+            if len(columns):
+                self._register(columns)
             if payload is not None:
                 assert self.spool is not None
                 try:
@@ -197,6 +201,20 @@ class Ingestor:
                 self._wake.set()
         limits = self._cap_message if otlp.OVER_CAP in rejections.counts else ""
         return IngestResult(accepted, rejections.total, rejections.message(limits), durable)
+
+    def _register(self, columns: otlp.SpanColumns) -> None:
+        """Make sure the request's operations have ids (or are refused) before anything is
+        taken: a store that cannot register them (locked, full) answers StoreUnavailable."""
+        pairs = dict.fromkeys(zip(columns.resource_index.tolist(), columns.names, strict=True))
+        keys = [OperationKey(columns.resources[r].service, name) for r, name in pairs]
+        try:
+            self._operation_ids(keys)
+        except sqlite3.Error as exc:
+            self._pending.counters[REQUESTS] += 1
+            self._pending.counters[REQUESTS_DEFERRED] += 1
+            raise StoreUnavailable(
+                f"the analyzer cannot register new operations now ({exc}); retry later"
+            ) from None
 
     def _refuse_when_behind(self) -> None:
         """Back-pressure (under the lock): refuse while the buffer is full because the store
@@ -231,6 +249,8 @@ class Ingestor:
                 idle_before=self.clock() - self.config.operation_idle_seconds,
                 keep=set(self._pending.operations),
                 evicted=evicted,
+                # Serving, this is on the request path: a locked store answers 503 soon.
+                busy_ms=REGISTER_BUSY_MS if self._thread is not None else None,
             )
             if evicted:
                 self._forget_operations(evicted)

@@ -33,6 +33,7 @@ from mcp_agent_otel.analyzer.sketch import QuantileSketch
 
 SCHEMA_VERSION = 1
 _SPOOL_COMMITTED = "spool_committed"
+_BUSY_TIMEOUT_MS = 30_000
 DB_FILE_MODE = 0o600  # the database (and so its -wal and -shm, which SQLite creates alike)
 
 _SCHEMA = """
@@ -207,7 +208,7 @@ class Store:
         conn = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         # FULL: in WAL mode a commit is fsynced before it returns, so a flush that recorded
         # its spool segment survives power loss (one fsync a flush, about once a second).
         conn.execute("PRAGMA synchronous=FULL")
@@ -239,8 +240,16 @@ class Store:
             self._conn.close()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._write_lock:
+    def _transaction(self, busy_ms: int | None = None) -> Iterator[sqlite3.Cursor]:
+        """One write transaction. ``busy_ms``: give up (sqlite3.OperationalError "database is
+        locked") after that long instead of the connection's 30 s."""
+        if busy_ms is None:
+            self._write_lock.acquire()
+        elif not self._write_lock.acquire(timeout=busy_ms / 1000):
+            raise sqlite3.OperationalError("database is locked (a write is in progress)")
+        try:
+            if busy_ms is not None:
+                self._conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -253,6 +262,10 @@ class Store:
                 cur.execute("COMMIT")
             finally:
                 cur.close()
+        finally:
+            if busy_ms is not None:
+                self._conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            self._write_lock.release()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -273,14 +286,16 @@ class Store:
         idle_before: float | None = None,
         keep: Collection[int] = (),
         evicted: list[int] | None = None,
+        busy_ms: int | None = None,
     ) -> dict[OperationKey, int | None]:
         """Ids of ``keys``; a new key gets one only while fewer than ``max_operations`` exist
         (None otherwise: its spans are refused). With ``idle_before`` (unix s), operations
         with no data since then make room when the cap is reached: least recently active
         first, then the smallest; their buckets and reservoirs go with them (``keep``: ids
-        never evicted). Evicted ids are appended to ``evicted``."""
+        never evicted). Evicted ids are appended to ``evicted``. ``busy_ms``: how long to wait
+        for a locked database (default 30 s)."""
         out: dict[OperationKey, int | None] = {}
-        with self._transaction() as cur:
+        with self._transaction(busy_ms) as cur:
             for key in keys:
                 row = cur.execute(
                     "SELECT id FROM operations WHERE service = ? AND name = ?",

@@ -380,7 +380,11 @@ def test_a_locked_store_answers_retry_on_both_protocols_and_the_retries_land(
     UNAVAILABLE with RetryInfo (gRPC), /health says the store is behind. Real OTLP exporters
     retry after the delay the analyzer asked for; once the lock is released every span they
     sent, and every span answered 200 before, is stored."""
-    with running_analyzer(tmp_path, max_pending_spans=10) as (analyzer, endpoints):
+    # No periodic flush: only back-pressure wakes it, so the sequence below is deterministic.
+    with running_analyzer(tmp_path, max_pending_spans=10, flush_interval_seconds=3600.0) as (
+        analyzer,
+        endpoints,
+    ):
         pb = {"content-type": "application/x-protobuf"}
         url = f"{endpoints.http_url}/v1/traces"
         assert httpx.post(url, content=export_body(1, spans=10), headers=pb).status_code == 200
@@ -388,13 +392,25 @@ def test_a_locked_store_answers_retry_on_both_protocols_and_the_retries_land(
         blocker = sqlite3.connect(tmp_path / "analyzer.db", isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         try:
-            answers = [
-                httpx.post(url, content=export_body(k, spans=10), headers=pb) for k in range(2, 6)
-            ]
-            statuses = [a.status_code for a in answers]
-            assert statuses.count(200) == 2  # 2 and 4; 3 woke the flush, which is now stuck
-            assert statuses.count(503) == 2
-            assert {a.headers["retry-after"] for a in answers if a.status_code == 503} == {"5"}
+            # A new operation cannot be registered while the lock is held: 503, not a stall.
+            fresh = ExportTraceServiceRequest.FromString(export_body(8, spans=1))
+            fresh.resource_spans[0].scope_spans[0].spans[0].name = "brand.new"
+            unregistered = httpx.post(url, content=fresh.SerializeToString(), headers=pb)
+            assert unregistered.status_code == 503
+            assert "cannot register new operations" in unregistered.text
+            # Exports until one is refused (that wakes the flush, which then waits on the
+            # lock with what it took) and one is taken after it (pending is full again).
+            statuses: list[int] = []
+            for k in range(2, 40):
+                answer = httpx.post(url, content=export_body(k, spans=10), headers=pb)
+                statuses.append(answer.status_code)
+                if answer.status_code == 503:
+                    assert answer.headers["retry-after"] == "5"
+                if 503 in statuses and statuses[-1] == 200:
+                    break
+                time.sleep(0.05)
+            assert statuses[-1] == 200
+            assert set(statuses) == {200, 503}
             health = httpx.get(f"{endpoints.http_url}/health")
             assert health.status_code == 503
             assert "behind" in health.json()["store"]["problem"]
@@ -436,7 +452,7 @@ def test_a_locked_store_answers_retry_on_both_protocols_and_the_retries_land(
         analyzer.ingestor.flush()
         stored = sum(row.aggregate.count for row in analyzer.store.bucket_rows())
         assert httpx.get(f"{endpoints.http_url}/health").status_code == 200
-    assert stored == 3 * 10 + 7 + 7
+    assert stored == 10 * (1 + statuses.count(200)) + 7 + 7
 
 
 def _sdk_spans(n: int) -> list[ReadableSpan]:
