@@ -87,10 +87,16 @@ def _small_tmpfs(path: Path, size: str) -> Iterator[Path]:
 
 
 def _fill(directory: Path) -> Path:
+    """Fill the file system to its last byte (unbuffered: nothing is left to flush)."""
     filler = directory / "filler"
-    with open(filler, "wb") as f, contextlib.suppress(OSError):
-        while True:
-            f.write(b"\0" * 65536)
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for chunk in (65536, 4096, 512, 1):
+            with contextlib.suppress(OSError):
+                while os.write(fd, b"\0" * chunk):
+                    pass
+    finally:
+        os.close(fd)
     return filler
 
 
