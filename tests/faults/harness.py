@@ -92,6 +92,8 @@ class Load:
     refused: int = 0  # requests answered 503 / UNAVAILABLE (to be retried, not acknowledged)
     other: list[str] = dataclasses.field(default_factory=list)
     stop: threading.Event = dataclasses.field(default_factory=threading.Event)
+    # Set before the server is killed: errors from then on are the kill, not a fault.
+    killing: threading.Event = dataclasses.field(default_factory=threading.Event)
     threads: list[threading.Thread] = dataclasses.field(default_factory=list)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -136,7 +138,7 @@ def _http_client(load: Load, url: str, bodies: list[bytes], k: int) -> None:
                     with load._lock:
                         load.refused += 1
                     time.sleep(0.05)
-                else:
+                elif not load.killing.is_set():
                     load.other.append(f"{status!r} {content[:200]!r}")
     except OSError:
         return  # the server went away
@@ -151,6 +153,8 @@ def _grpc_client(load: Load, target: str, bodies: list[bytes], k: int) -> None:
                 export(bodies[i % len(bodies)], timeout=30)
             except grpc.RpcError as exc:
                 code = exc.code()
+                if load.killing.is_set():
+                    return  # the server is being killed: whatever the error says
                 if code == grpc.StatusCode.UNAVAILABLE:
                     with load._lock:
                         load.refused += 1
@@ -199,6 +203,7 @@ def kill9_under_load(tmp: Path, protocol: str, seconds: float, clients: int = 3)
     server = start_server(db)
     load = start_load(server, protocol, clients)
     time.sleep(seconds)
+    load.killing.set()
     server.kill9()
     load.join()
     assert not load.other, load.other[:3]
