@@ -14,8 +14,8 @@ from mcp_agent_otel.analyzer import baselines, gate, ingest, offline, reports
 from mcp_agent_otel.analyzer.alerts import Alert, AlertFanout, AlertSink, LogSink, WebhookSink
 from mcp_agent_otel.analyzer.auth import TokenCheck
 from mcp_agent_otel.analyzer.config import AnalyzerConfig
-from mcp_agent_otel.analyzer.spool import Spool, SpoolError
-from mcp_agent_otel.analyzer.store import Store, StoreError
+from mcp_agent_otel.analyzer.spool import Spool, SpoolBusyError, SpoolError
+from mcp_agent_otel.analyzer.store import Store, StoreError, StoreInUseError
 
 
 def spool_directory(db_path: os.PathLike[str] | str) -> Path:
@@ -54,6 +54,9 @@ class Analyzer:
         if background and config.durable:
             try:
                 spool_ = Spool(spool_directory(config.db_path))
+            except SpoolBusyError as exc:
+                self.store.close()
+                raise StoreInUseError(str(exc)) from None
             except SpoolError as exc:
                 self.store.close()
                 raise StoreError(str(exc)) from None

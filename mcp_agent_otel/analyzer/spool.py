@@ -41,6 +41,10 @@ class SpoolError(OSError):
     """The spool cannot take a record (disk full, read-only, I/O error), or is in use."""
 
 
+class SpoolBusyError(SpoolError):
+    """Another live process owns this spool (it is receiving spans into the same database)."""
+
+
 def _segment_path(directory: Path, number: int) -> Path:
     return directory / f"{number:012d}{_SUFFIX}"
 
@@ -99,7 +103,7 @@ class Spool:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self._lock_fd)
-            raise SpoolError(
+            raise SpoolBusyError(
                 f"another analyzer process is receiving spans into this database (its spool "
                 f"{directory} is locked); stop it, or give this one another --db"
             ) from None

@@ -106,6 +106,10 @@ class StoreError(RuntimeError):
     """The database cannot be opened or used; the message names the file and what to do."""
 
 
+class StoreInUseError(StoreError):
+    """Another process is receiving spans into this database (its ingest spool is locked)."""
+
+
 class BaselineExistsError(ValueError):
     pass
 

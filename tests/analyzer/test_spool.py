@@ -10,7 +10,7 @@ from mcp_agent_otel.analyzer.config import AnalyzerConfig
 from mcp_agent_otel.analyzer.ingest import Ingestor
 from mcp_agent_otel.analyzer.runtime import Analyzer, spool_directory
 from mcp_agent_otel.analyzer.spool import Spool, SpoolError, read_records, segment_numbers
-from mcp_agent_otel.analyzer.store import Store
+from mcp_agent_otel.analyzer.store import Store, StoreInUseError
 
 from .otlp_builders import request
 
@@ -86,3 +86,12 @@ def test_spans_flushed_before_a_crash_are_not_replayed(tmp_path: Path) -> None:
     with Analyzer(config, sinks=[]):
         pass
     assert _stored(db) == 70
+
+
+def test_a_second_receiving_analyzer_on_one_database_is_told_so(tmp_path: Path) -> None:
+    config = AnalyzerConfig(db_path=tmp_path / "analyzer.db")
+    with Analyzer(config, sinks=[]):
+        with pytest.raises(StoreInUseError, match="another analyzer process"):
+            Analyzer(config, sinks=[])
+        with Analyzer(config.with_changes(durable=False), sinks=[]) as viewer:
+            assert viewer.ingestor.spool is None  # what `dashboard` falls back to
