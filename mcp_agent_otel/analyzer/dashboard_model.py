@@ -216,7 +216,7 @@ def collect(
     """The dashboard's data (``only``: one operation id, for its detail page)."""
     label, seconds = parse_window(window)
     now = time.time() if now is None else now
-    analyzer.ingestor.flush()
+    analyzer.ingestor.try_flush()
     store = analyzer.store
     step = step_for(seconds, analyzer.config.bucket_seconds)
     since = int(now - seconds) // step * step
