@@ -156,6 +156,9 @@ async def test_exact_span_tree_of_a_real_workflow_across_processes(
         semconv.STEP_ATTEMPT: 0,
         semconv.STEP_FALLBACK: False,
         semconv.STEP_STATUS: "ok",
+        semconv.STEP_INTENT: "read",
+        semconv.TOOL_EFFECT: "read_only",
+        semconv.TOOL_EFFECT_SOURCE: "annotations",  # the bundled servers annotate their tools
     }
     (client,) = tool_span.children
     assert client.span.name == "MCP send tools/call calculate"
