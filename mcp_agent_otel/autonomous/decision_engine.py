@@ -42,6 +42,7 @@ from mcp_agent_otel.autonomous.models import (
     TaskAnalysis,
     ToolCategory,
     ToolInfo,
+    Unmatched,
     canonical_json,
 )
 from mcp_agent_otel.tracing import semconv, spans
@@ -321,7 +322,9 @@ def assemble_decision(
         pattern=decision_pattern(analysis, [c.subtask_index for c in choices]),
         confidence=decision_confidence(analysis, choices, unmatched),
         steps=tuple(steps),
-        unmatched=tuple(unmatched),
+        unmatched=tuple(
+            Unmatched(i, "no_tool", "no available tool matches this subtask") for i in unmatched
+        ),
     )
 
 
@@ -1041,6 +1044,7 @@ class DecisionEngine:
         tools: Sequence[ToolInfo],
         env_fingerprint: str,
         arguments: Mapping[int, Mapping[str, Any]] | None = None,
+        contexts: Mapping[str, tuple[str, ...]] | None = None,  # interim: issue 10 uses it
     ) -> Decision:
         """Choose a tool, arguments and fallbacks per subtask, and the execution pattern.
 
