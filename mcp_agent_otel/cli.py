@@ -29,12 +29,12 @@ from mcp_agent_otel.autonomous.meta_coordinator import (
     MetaCoordinator,
     ServersConfig,
     describe_call,
-    shorten,
 )
 from mcp_agent_otel.autonomous.models import StepPlan, Subtask, WorkflowResult
 from mcp_agent_otel.autonomous.servers import demo_servers_config
 from mcp_agent_otel.autonomous.workload import DEMO_TASKS
 from mcp_agent_otel.tracing.setup import TracingConfigError, TracingHandle, configure_tracing
+from mcp_agent_otel.tracing.spans import shorten
 from mcp_agent_otel.tracing.tree import TraceCollector, render_tree, span_tree
 
 EXPORT_GRACE_S = 3.0  # how long a command waits at exit for its spans to be exported

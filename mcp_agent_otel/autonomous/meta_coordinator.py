@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import textwrap
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -68,11 +67,6 @@ def needs_consent(plan: StepPlan) -> bool:
 def describe_call(plan: StepPlan) -> str:
     """``server/tool`` with its planned arguments, as the user would check them."""
     return f"{plan.tool} with {json.dumps(plan.argument_dict(), ensure_ascii=False)}"
-
-
-def shorten(text: str, width: int) -> str:
-    """``text`` on one line, cut at a word boundary (marked "…") when over ``width``."""
-    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" …")
 
 
 def server_specs(config: ServersConfig) -> tuple[ServerSpec, ...]:
@@ -419,7 +413,7 @@ class MetaCoordinator:
                 return StepStatus.ERROR, "", f"{ref} failed: {type(exc).__name__}: {exc}"
             output = tool_output(result)
             if result.is_error:
-                message = f"{ref} returned an error: {shorten(output, 500)}"
+                message = f"{ref} returned an error: {spans.shorten(output, 500)}"
                 spans.mark_error(span, semconv.ERROR_TOOL, message)
                 return StepStatus.ERROR, output, message
             spans.set_attributes(span, {semconv.STEP_STATUS: StepStatus.OK.value})
@@ -436,6 +430,6 @@ def _error_type(step: StepResult) -> str:
 
 
 def _failure_summary(failed: Sequence[StepResult]) -> str:
-    return shorten(
+    return spans.shorten(
         "; ".join(f"step {s.subtask_index}: {s.error or s.status.value}" for s in failed), 1000
     )

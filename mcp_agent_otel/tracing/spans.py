@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import textwrap
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -173,6 +174,12 @@ def content_attributes(text: str) -> dict[str, AttributeValue]:
     return attrs
 
 
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line, cut at a word boundary (marked "…") when over ``width``: status
+    descriptions, error texts and printed details never end mid-word."""
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" …")
+
+
 def current_trace_id() -> str | None:
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.trace_id, "032x") if ctx.is_valid else None
@@ -192,6 +199,7 @@ __all__ = [
     "record_exception",
     "recording_failures",
     "set_attributes",
+    "shorten",
     "stage_span",
     "use_tracer_provider",
 ]

@@ -19,6 +19,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from mcp_agent_otel.tracing import semconv
+from mcp_agent_otel.tracing.spans import shorten
 
 # Attributes worth showing beside a span name, in this order.
 _SHOWN = (
@@ -107,7 +108,7 @@ def _label(node: SpanNode) -> Text:
     if shown:
         text.append("  " + " ".join(shown), style="red" if failed else "dim")
     if failed and span.status.description:
-        text.append(f"  {span.status.description[:160]}", style="red")
+        text.append(f"  {shorten(span.status.description, 240)}", style="red")
     return text
 
 

@@ -230,11 +230,16 @@ class PinnedEngine(DecisionEngine):
         tools: Sequence[ToolInfo],
         env_fingerprint: str,
         arguments: Mapping[int, Mapping[str, Any]] | None = None,
+        contexts: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Decision:
         return Decision(ExecutionPattern.DIRECT, 0.9, (self.plan,))
 
 
-FAULTY = {"mcpServers": {"faulty": {"command": sys.executable, "args": [str(FAULTY_SERVER)]}}}
+FAULTY = {
+    "mcpServers": {
+        "faulty": {"command": sys.executable, "args": [str(FAULTY_SERVER)], "telemetry": True}
+    }
+}
 
 
 def _plan(
