@@ -29,7 +29,7 @@ from typing import Any, Final, TextIO
 
 import mcp.types as mcp_types
 from mcp import Client
-from mcp.client.session import ClientRequestContext
+from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPError
@@ -43,7 +43,10 @@ from mcp_agent_otel.autonomous.servers import telemetry_env
 from mcp_agent_otel.tracing import semconv, spans
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
+    from anyio import fail_after as deadline
     from exceptiongroup import BaseExceptionGroup
+else:
+    from asyncio import timeout as deadline
 
 _log = logging.getLogger(__name__)
 
@@ -345,6 +348,14 @@ class ToolDiscovery:
         what a relative path or an omitted repository means for its tools."""
         return self._directories
 
+    def session(self, server: str) -> ClientSession:
+        """The open MCP session to ``server`` (``ServerUnavailableError`` when it has none)."""
+        conn = self._connections.get(server)
+        if conn is None or not conn.alive or conn.client is None:
+            reason = self.server_failure(server) or _describe(conn.error if conn else None)
+            raise ServerUnavailableError(f"MCP server {server!r} is unavailable: {reason}")
+        return conn.client.session
+
     def server_failure(self, server: str) -> str | None:
         """Why ``server`` is unavailable (None when it is healthy or not tried yet)."""
         failure = self._failures.get(server)
@@ -380,14 +391,15 @@ class ToolDiscovery:
         with spans.stage_span(semconv.SPAN_DISCOVER) as span:
             async with self._lock:
                 due = [spec for spec in self._specs if refresh or self._needs_listing(spec.name)]
-                if due:
+                if due:  # nothing listed, nothing changed: the fingerprint stands
                     await asyncio.gather(*(self._list_server(spec) for spec in due))
-                self._update_fingerprint()
+                    self._update_fingerprint()
             failed = [s.name for s in self._specs if not self._is_healthy(s.name)]
+            tools = self.tools
             spans.set_attributes(
                 span,
                 {
-                    semconv.TOOLS_COUNT: len(self.tools),
+                    semconv.TOOLS_COUNT: len(tools),
                     semconv.SERVERS_COUNT: len(self._specs),
                     semconv.SERVERS_FAILED: len(failed),
                     semconv.ENV_FINGERPRINT: self._fingerprint,
@@ -398,7 +410,7 @@ class ToolDiscovery:
                 spans.mark_error(
                     span, semconv.ERROR_SERVER_UNAVAILABLE, "no MCP server is available"
                 )
-            return self.tools
+            return tools
 
     async def call_tool(
         self, ref: ToolRef, arguments: Mapping[str, Any], *, timeout_s: float
@@ -412,9 +424,10 @@ class ToolDiscovery:
             reason = self.server_failure(ref.server) or _describe(conn.error if conn else None)
             raise ServerUnavailableError(f"MCP server {ref.server!r} is unavailable: {reason}")
         try:
-            return await asyncio.wait_for(
-                conn.client.call_tool(ref.name, dict(arguments)), timeout=timeout_s
-            )
+            # A deadline on this task; asyncio.wait_for would run the call in a Task of its
+            # own (Python 3.11), a cost on every call.
+            async with deadline(timeout_s):
+                return await conn.client.call_tool(ref.name, dict(arguments))
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:  # the server died: reconnect at next discovery
                 self._drop(conn, exc)
