@@ -272,7 +272,7 @@ class MetaCoordinator:
             },
         ) as span:
             subtasks = {s.index: s for s in analysis.subtasks}
-            catalogue = {t.ref: t for t in self.discovery.tools}
+            catalogue = self.discovery.catalogue
             plans = {p.subtask_index: p for p in decision.steps}
             # A plan that cannot do all it was asked, or that would delete without consent, runs
             # nothing: a partial run could change what the user meant to change only as a whole.
