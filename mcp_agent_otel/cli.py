@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mcp_agent_otel.tracing.tree import TraceCollector
 
 EXPORT_GRACE_S = 3.0  # how long a command waits at exit for its spans to be exported
+CATALOGUE_FILE = "tool-catalogue.json"  # in the state directory (see tool_catalogue)
 
 console = Console()
 errors = Console(stderr=True)
@@ -216,6 +217,7 @@ async def _run_tasks(
     verbose: bool = False,
 ) -> list[WorkflowResult]:
     from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
+    from mcp_agent_otel.tracing.setup import home_dir
 
     results: list[WorkflowResult] = []
     job = progress.add_task("running tasks", total=len(tasks)) if progress else None
@@ -224,7 +226,12 @@ async def _run_tasks(
         call_timeout_s=timeout,
         allow_destructive=allow_destructive,
         confirm=confirm,
-        discovery={"server_stderr": sys.stderr if verbose else None},
+        # The servers' listings are kept in the state directory: a later command starts only
+        # the servers its task calls.
+        discovery={
+            "server_stderr": sys.stderr if verbose else None,
+            "catalogue": home_dir() / CATALOGUE_FILE,
+        },
     ) as agent:
         for task in tasks:
             results.append(await agent.run(task, plan_only=plan_only))
