@@ -290,9 +290,9 @@ class MetaCoordinator:
             concurrent = decision.pattern in _CONCURRENT_PATTERNS
             runnable = [] if refused else list(plans)
             for wave in execution_waves(analysis, runnable, concurrent):
-                outcomes = await asyncio.gather(
-                    *(self._run_step(plans[i], subtasks.get(i), results, catalogue) for i in wave)
-                )
+                runs = [self._run_step(plans[i], subtasks.get(i), results, catalogue) for i in wave]
+                # One step is awaited here: gather would wrap it in a Task of its own.
+                outcomes = [await runs[0]] if len(runs) == 1 else await asyncio.gather(*runs)
                 results.update((r.subtask_index, r) for r in outcomes)
             ordered = tuple(results[i] for i in sorted(results))
             failed = [r for r in ordered if r.status is not StepStatus.OK]
