@@ -96,7 +96,11 @@ def exit_stage(token: contextvars.Token[tuple[str, Span] | None]) -> None:
 def set_attributes(span: Span, attributes: Mapping[str, AttributeValue | None]) -> None:
     """Set attributes, skipping None values; never raises."""
     try:
-        span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+        if not span.is_recording():  # nothing would be kept: build nothing
+            return
+        if None in attributes.values():
+            attributes = {k: v for k, v in attributes.items() if v is not None}
+        span.set_attributes(attributes)
     except Exception:  # tracing never breaks the traced call
         count_recording_failure()
 
