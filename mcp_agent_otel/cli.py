@@ -215,6 +215,7 @@ async def _run_tasks(
     allow_destructive: bool = False,
     confirm: ConsentCallback | None = None,
     verbose: bool = False,
+    lazy_start: bool = True,
 ) -> list[WorkflowResult]:
     from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
     from mcp_agent_otel.tracing.setup import home_dir
@@ -227,10 +228,11 @@ async def _run_tasks(
         allow_destructive=allow_destructive,
         confirm=confirm,
         # The servers' listings are kept in the state directory: a later command starts only
-        # the servers its task calls.
+        # the servers its task calls (``lazy_start``; a workload that needs them all starts
+        # them together instead, at the first discovery).
         discovery={
             "server_stderr": sys.stderr if verbose else None,
-            "catalogue": home_dir() / CATALOGUE_FILE,
+            "catalogue": home_dir() / CATALOGUE_FILE if lazy_start else None,
         },
     ) as agent:
         for task in tasks:
@@ -335,7 +337,9 @@ def demo(timeout: float, quiet: bool) -> None:
     collector = TraceCollector(max_traces=len(DEMO_TASKS) + 1)
     try:
         with _traced(collector) as handle, Progress(console=console, transient=True) as progress:
-            results = asyncio.run(_run_tasks(demo_servers_config(), DEMO_TASKS, timeout, progress))
+            results = asyncio.run(
+                _run_tasks(demo_servers_config(), DEMO_TASKS, timeout, progress, lazy_start=False)
+            )
     except (AgentError, TracingConfigError) as exc:
         _fail(str(exc))
     summary = Table(title="demo workload", header_style="bold")
