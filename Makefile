@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench format clean browser
+.PHONY: demo test lint bench format clean browser eval real-servers
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/mcp-agent-otel demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser real-servers
 	$(BIN)/pytest -q
+
+# The five third-party MCP servers of the real-server evaluation (evals/real_servers), pinned:
+# pip into a venv and npm into a folder under .mcp-agent-otel/real-servers/; quick when there.
+real-servers: $(STAMP)
+	$(BIN)/python -m evals.real_servers.install
+
+# The agent on the real servers: every task of evals/real_servers/tasks.toml in a fresh
+# fixture; prints the table and writes eval-results.json (exit 0 unless the harness broke).
+eval: $(STAMP) real-servers
+	$(BIN)/python -m evals.real_servers
 
 # Debian's Chromium for the dashboard's headless-browser test; installed when missing and we
 # are root (as on CI and a fresh machine). Otherwise that test fails saying how to install it.
@@ -39,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/pytest -q -s tests/performance --bench-size=full
 
 clean:
-	rm -rf $(VENV) .mcp-agent-otel .pytest_cache .mypy_cache .ruff_cache bench-results.json bench-summary.md test-artifacts
+	rm -rf $(VENV) .mcp-agent-otel .pytest_cache .mypy_cache .ruff_cache bench-results.json bench-summary.md test-artifacts eval-results.json

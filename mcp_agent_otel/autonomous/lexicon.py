@@ -15,6 +15,9 @@ means the same thing everywhere:
   intent, used to keep data out of keyword matching and to fill tool arguments.
 
 Everything here is a pure function over strings, with tables and regexes built once.
+
+Over 500 lines on purpose: most of it is the word tables themselves, and one vocabulary read
+in one place is the point of the module (split, the tables would drift apart).
 """
 
 from __future__ import annotations
@@ -239,7 +242,7 @@ _CATEGORY_WORDS: Final[dict[ToolCategory, dict[str, float]]] = {
     ),
     ToolCategory.FILE: _weights(
         "file files directory folder path save rename append filename filesystem mkdir txt",
-        "read write store delete remove copy move open disk sandbox contents exists",
+        "write store delete remove copy move open disk sandbox contents exists",
     ),
     ToolCategory.WEB: _weights(
         "url http https website web webpage browse browser download scrape crawl html link "
@@ -248,8 +251,9 @@ _CATEGORY_WORDS: Final[dict[ToolCategory, dict[str, float]]] = {
     ),
     ToolCategory.CODE: _weights(
         "code python javascript script program compile debug bug lint regex refactor snippet "
-        "syntax repository repo git",
-        "function test implement class exception execute",
+        "syntax repository repo git stage staged staging unstage",
+        "function test implement class exception execute commit commits branch branches "
+        "diff log merge checkout",
     ),
     ToolCategory.COMMUNICATION: _weights(
         "email mail send message notify notification reply chat slack sms announce "
@@ -288,17 +292,34 @@ _SYNONYMS: Final = {
     "folder": "directory",
     "now": "current",
     "stats": "statistics",
+    "add": "sum",
+    "total": "sum",
+    "whole": "entire",
+    "history": "log",
+    "make": "create",
+    "everything": "entire",
+    "repeat": "echo",
+    "sandbox": "directory",
+    "big": "size",
+    "large": "size",
+    "last": "log",
+    "latest": "log",
+    "recent": "log",
 }
 SYNONYMS: Final[Mapping[str, str]] = {stem(k): stem(v) for k, v in _SYNONYMS.items()}
 
 
 def expand_terms(stems: Iterable[str]) -> list[str]:
-    """``stems`` followed by the synonyms of those that have one (no duplicates, in order)."""
+    """``stems`` followed by the synonyms of those that have one, and theirs ("plus": add,
+    sum), with no duplicates, in order."""
     out = dict.fromkeys(stems)
     for s in list(out):
         synonym = SYNONYMS.get(s)
         if synonym is not None:
             out.setdefault(synonym)
+            further = SYNONYMS.get(synonym)
+            if further is not None:
+                out.setdefault(further)
     return list(out)
 
 
@@ -323,7 +344,7 @@ ACTION_VERBS: Final = word_set("""
     execute test debug fix implement build deploy install update detect measure combine merge
     split print display prepare collect gather determine recommend suggest outline organize
     assign track prioritize tag label parse encode decode hash round paraphrase proofread
-    shorten tokenize brainstorm draft answer replace substitute keep change debate discuss
+    shorten tokenize brainstorm draft answer replace substitute keep change debate discuss echo
     """)
 ACTION_STEMS: Final = frozenset(stem(v) for v in ACTION_VERBS)
 
@@ -427,10 +448,12 @@ def schema_text(input_schema: Mapping[str, Any]) -> str:
 def categorize_tool(name: str, description: str, input_schema: Mapping[str, Any]) -> ToolCategory:
     """The ToolCategory of a listed MCP tool, from its name, description and input schema.
 
-    The name weighs most (``read_file`` is a file tool whatever its description says); the
-    description and the schema's property names and descriptions break ties. A tool none of
-    the tables recognise is GENERAL.
+    The name weighs most (``read_file`` is a file tool whatever its description says): when
+    its words name categories, the tool is one of those (``git_log`` is a code tool however
+    many dates its schema mentions); the description and the schema's property names and
+    descriptions break ties. A tool none of the tables recognise is GENERAL.
     """
+    named = set(score_labels(terms(" ".join(identifier_tokens(name))), CATEGORY_KEYWORDS))
     scores: dict[ToolCategory, float] = {}
     sources = (
         (" ".join(identifier_tokens(name)), _NAME_WEIGHT),
@@ -442,7 +465,7 @@ def categorize_tool(name: str, description: str, input_schema: Mapping[str, Any]
             scores[category] = scores.get(category, 0.0) + weight * factor
     if not scores:
         return ToolCategory.GENERAL
-    return min(scores, key=lambda c: (-scores[c], CATEGORY_ORDER.index(c)))
+    return min(named or scores, key=lambda c: (-scores[c], CATEGORY_ORDER.index(c)))
 
 
 # --- the spans of a text that are data, not intent ------------------------------------------
@@ -466,6 +489,8 @@ _PATH_RE: Final = re.compile(
     r"(?![\w/-])",
     re.IGNORECASE,
 )
+# An absolute (or ./, ../, ~/) path without an extension: a directory such as /srv/repo.
+ABSOLUTE_DIRECTORY_RE: Final = re.compile(r"(?<![\w/.~-])(?:~|\.{1,2})?/(?:[\w.@+-]+/?)+")
 _NUMBER_RE: Final = re.compile(r"(?<![\w./:])-?\d+(?:\.\d+)?(?!\.?\w|:\d)")
 _DATE_RE: Final = re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])")
 
@@ -500,14 +525,18 @@ def mask_quotes(text: str) -> str:
 
 
 def mask_locators(text: str) -> str:
-    """``text`` with every URL and file path blanked with spaces (same length)."""
-    if "." not in text:
+    """``text`` with every URL, file path and absolute directory path blanked with spaces
+    (same length)."""
+    if "." not in text and "/" not in text:
         return text
     chars = list(text)
     for m in _URL_RE.finditer(text):
         chars[m.start() : m.end()] = " " * (m.end() - m.start())
     blanked = "".join(chars)
     for m in _PATH_RE.finditer(blanked):
+        chars[m.start() : m.end()] = " " * (m.end() - m.start())
+    blanked = "".join(chars)
+    for m in ABSOLUTE_DIRECTORY_RE.finditer(blanked):
         chars[m.start() : m.end()] = " " * (m.end() - m.start())
     return "".join(chars)
 
@@ -522,6 +551,14 @@ def find_paths(text: str) -> list[str]:
         return []
     without_urls = _URL_RE.sub(" ", text)
     return [m.group(0) for m in _PATH_RE.finditer(without_urls)]
+
+
+def path_spans(text: str) -> list[tuple[int, str]]:
+    """``(start, path)`` of each file path with a known extension, URLs excluded."""
+    if "." not in text:
+        return []
+    without_urls = _URL_RE.sub(lambda m: " " * (m.end() - m.start()), text)
+    return [(m.start(), m.group(0)) for m in _PATH_RE.finditer(without_urls)]
 
 
 def find_dates(text: str) -> list[str]:
@@ -555,6 +592,7 @@ def find_numbers(text: str) -> list[int | float]:
 
 
 __all__ = [
+    "ABSOLUTE_DIRECTORY_RE",
     "ACTION_STEMS",
     "ACTION_VERBS",
     "CATEGORY_KEYWORDS",
@@ -578,6 +616,7 @@ __all__ = [
     "mask_locators",
     "mask_quotes",
     "number_spans",
+    "path_spans",
     "quote_spans",
     "quoted_strings",
     "ranked_categories",

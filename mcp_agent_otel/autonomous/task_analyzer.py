@@ -15,6 +15,10 @@ the same analysis by construction (the analysis cache keys on ``normalize_task``
 
 ``TaskAnalyzer`` is the thin traced shell: it opens the ``task_analyzer.analyze`` span and
 goes through an optional analysis cache (``AnalysisCacheProtocol``).
+
+Over 500 lines: the splitting, the reading of each piece and the dependencies between steps
+share their private types (``_Piece``, ``_Reading``) and cut kinds; the intent of each step is
+``effects.subtask_intent``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Final, Protocol, runtime_checkable
 
-from mcp_agent_otel.autonomous import lexicon
+from mcp_agent_otel.autonomous import effects, lexicon
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
 from mcp_agent_otel.autonomous.models import (
     Complexity,
@@ -40,7 +44,7 @@ from mcp_agent_otel.tracing import semconv, spans
 
 # Bump when a change here can change the analysis of some text: cached analyses made by an
 # older analyzer then stop matching (the cache keys include it).
-ANALYZER_VERSION: Final = "1"
+ANALYZER_VERSION: Final = "2"  # 2: subtasks carry their intent
 DEFAULT_MAX_TASK_CHARS: Final = 20_000
 MAX_KEYWORDS: Final = 12
 MAX_CAPABILITIES: Final = 3
@@ -151,6 +155,7 @@ _PREFILTER: Final = {
     _PAR: ["also", "additionally", "meanwhile", "simultaneously", "parallel", "same time"],
     _AND: [",", "and"],
 }
+_FILE_NAME_AFTER_RE: Final = re.compile(r"[.\-_/][^\W_]")
 _WORD_AT_RE: Final = re.compile(r"([^\W_]+)(?:\s+([^\W_]+))?")
 _INLINE_ENUM_RE: Final = re.compile(r"(?:^|(?<=\s))\(?(\d{1,2})[.)]\s+")
 _ABBREVIATION_RE: Final = re.compile(
@@ -195,6 +200,7 @@ def _cuts(masked: str) -> list[_Cut]:
                     nxt is None
                     or nxt.group(1).lower() not in lexicon.ACTION_VERBS
                     or (nxt.group(2) or "").lower() == "of"
+                    or _FILE_NAME_AFTER_RE.match(masked, nxt.end(1))  # "and plan.md"
                 ):
                     continue
             if kind == _SENTENCE and _ABBREVIATION_RE.search(
@@ -486,7 +492,7 @@ def _task_type(readings: list[_Reading]) -> tuple[TaskType, float]:
     )
     for r in readings:
         for label, weight in table.get(r.lead or "", ()):
-            scores[label] += lexicon.LEAD_VERB_BONUS * weight
+            scores[label] = scores.get(label, 0.0) + lexicon.LEAD_VERB_BONUS * weight
     if readings[0].is_question:
         scores[TaskType.INFORMATION_RETRIEVAL] = scores.get(TaskType.INFORMATION_RETRIEVAL, 0) + 1
     if not scores:
@@ -521,7 +527,13 @@ def _analyze_normalized(text: str) -> TaskAnalysis:
     words = set(tokens)
     pattern = _pattern(n, deps, ordered, words)
     subtasks = tuple(
-        Subtask(index=i, text=r.text, capabilities=r.capabilities, depends_on=deps[i])
+        Subtask(
+            index=i,
+            text=r.text,
+            capabilities=r.capabilities,
+            depends_on=deps[i],
+            intent=effects.subtask_intent(r.text),
+        )
         for i, r in enumerate(readings)
     )
     task_type, type_confidence = _task_type(readings)

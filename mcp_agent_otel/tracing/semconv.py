@@ -97,6 +97,8 @@ TOOL_EFFECT_SOURCE: Final = "mcp_agent.tool.effect_source"  # "annotations" or "
 DECISION_STEP_TOOLS: Final = "mcp_agent.decision.step.tools"
 DECISION_STEP_INTENTS: Final = "mcp_agent.decision.step.intents"
 DECISION_STEP_EFFECTS: Final = "mcp_agent.decision.step.effects"
+DECISION_STEP_EFFECT_SOURCES: Final = "mcp_agent.decision.step.effect_sources"
+DECISION_UNMATCHED_REASONS: Final = "mcp_agent.decision.unmatched_reasons"  # per Unmatched
 DECISION_PLAN_ONLY: Final = "mcp_agent.decision.plan_only"  # run --plan: nothing is called
 CONSENT: Final = "mcp_agent.step.consent"  # "given", "refused" on a destructive step
 

@@ -20,21 +20,16 @@ from mcp.client.stdio import StdioServerParameters
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from mcp_agent_otel.autonomous.argument_completion import piped_arguments, text_input_parameter
+from mcp_agent_otel.autonomous.arguments import SchemaArgumentPlanner, plan_arguments
 from mcp_agent_otel.autonomous.decision_engine import (
     DecisionEngine,
-    SchemaArgumentPlanner,
-    ToolIndex,
-    build_index,
     decision_pattern,
-    piped_arguments,
-    plan_arguments,
     plan_decision,
-    rank_tools,
-    step_confidence,
-    text_input_parameter,
 )
+from mcp_agent_otel.autonomous.effects import eligible
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
-from mcp_agent_otel.autonomous.lexicon import categorize_tool, word_set
+from mcp_agent_otel.autonomous.lexicon import word_set
 from mcp_agent_otel.autonomous.models import (
     Complexity,
     Decision,
@@ -44,10 +39,11 @@ from mcp_agent_otel.autonomous.models import (
     TaskType,
     ToolCategory,
     ToolInfo,
-    canonical_json,
 )
+from mcp_agent_otel.autonomous.ranking import ToolIndex, build_index, rank_tools, step_confidence
 from mcp_agent_otel.autonomous.servers import DEMO_SERVER_NAMES, server_module
 from mcp_agent_otel.autonomous.task_analyzer import analyze_task
+from mcp_agent_otel.autonomous.tool_discovery import tool_info
 from mcp_agent_otel.tracing import semconv
 
 P = ExecutionPattern
@@ -62,16 +58,7 @@ async def _list_demo_tools(home: Path) -> list[ToolInfo]:
     async def list_one(name: str) -> list[ToolInfo]:
         async with Client(_server(name, home)) as client:
             listed = await client.list_tools()
-        return [
-            ToolInfo(
-                server=name,
-                name=tool.name,
-                description=tool.description or "",
-                input_schema=canonical_json(tool.input_schema),
-                category=categorize_tool(tool.name, tool.description or "", tool.input_schema),
-            )
-            for tool in listed.tools
-        ]
+        return [tool_info(name, tool) for tool in listed.tools]
 
     per_server = await asyncio.gather(*(list_one(name) for name in DEMO_SERVER_NAMES))
     return [tool for tools in per_server for tool in tools]
@@ -278,7 +265,10 @@ async def test_planned_arguments_are_accepted_by_the_real_servers(
 )
 def test_nothing_relevant_is_unmatched(demo_index: ToolIndex, text: str) -> None:
     decision = plan_decision(analyze_task(text), demo_index)
-    assert decision == Decision(pattern=P.DIRECT, confidence=0.0, steps=(), unmatched=(0,))
+    assert (decision.pattern, decision.confidence, decision.steps) == (P.DIRECT, 0.0, ())
+    (unmatched,) = decision.unmatched
+    assert (unmatched.subtask_index, unmatched.reason) == (0, "no_tool")
+    assert unmatched.message.startswith(f"no tool fits {text!r}")
 
 
 def test_fallbacks_are_ordered_relevant_alternatives(demo_index: ToolIndex) -> None:
@@ -299,7 +289,7 @@ def test_fallbacks_are_ordered_relevant_alternatives(demo_index: ToolIndex) -> N
         "mathdata/compute_statistics",
     ]
     (calc,) = plan_decision(analyze_task("Calculate the mean of 4, 8, 15"), demo_index).steps
-    assert [str(f) for f in calc.fallbacks] == ["mathdata/calculate"]  # gives no expression
+    assert calc.fallbacks == ()  # calculate would get no expression: not a fallback
 
 
 def test_a_whole_task(demo_index: ToolIndex) -> None:
@@ -397,7 +387,10 @@ def test_empty_catalogue() -> None:
     decision = plan_decision(
         analyze_task("Search for spans, then count the words"), build_index([])
     )
-    assert decision == Decision(pattern=P.DIRECT, confidence=0.0, steps=(), unmatched=(0, 1))
+    assert (decision.pattern, decision.confidence, decision.steps) == (P.DIRECT, 0.0, ())
+    assert decision.unmatched_indexes == (0, 1)
+    assert {u.reason for u in decision.unmatched} == {"no_tool"}
+    assert all(u.closest == () for u in decision.unmatched)
 
 
 def test_piped_arguments_feed_an_earlier_output_to_a_dependent_step(
@@ -472,7 +465,7 @@ class RecordingPlanner:
     ) -> dict[str, Any]:
         await asyncio.sleep(0)  # a real planner would await a model here
         self.calls.append((subtask.index, tool.name, dict(explicit)))
-        return {"planned_by": "custom", "query": subtask.text.upper()}
+        return {"planned_by": "custom", "query": subtask.text.upper(), "text": subtask.text}
 
 
 async def test_custom_planner_is_used(
@@ -490,10 +483,12 @@ async def test_custom_planner_is_used(
     assert decision.steps[0].argument_dict() == {
         "planned_by": "custom",
         "query": "SEARCH FOR SAMPLING",
+        "text": "Search for sampling",
     }
     assert decision.steps[1].argument_dict() == {
         "planned_by": "custom",
         "query": "x",
+        "text": "count the words in 'a b c'",
     }  # explicit wins
     planned = {(i, name) for i, name, _ in planner.calls}
     expected = {(0, "search_documents"), (1, "word_count")}
@@ -574,6 +569,11 @@ async def test_decide_span_and_index_reuse(
         semconv.DECISION_STEPS: 2,
         semconv.DECISION_UNMATCHED: 0,
         semconv.DECISION_INDEX_BUILT: True,
+        semconv.DECISION_STEP_TOOLS: ("knowledge/search_documents", "text/summarize_text"),
+        semconv.DECISION_STEP_INTENTS: ("read", "read"),
+        semconv.DECISION_STEP_EFFECTS: ("read_only", "read_only"),
+        semconv.DECISION_STEP_EFFECT_SOURCES: ("annotations", "annotations"),
+        semconv.DECISION_UNMATCHED_REASONS: (),
     }
     assert [dict(s.attributes or {})[semconv.DECISION_INDEX_BUILT] for s in finished] == [
         True,
@@ -595,12 +595,14 @@ async def test_without_fingerprint_the_catalogue_decides(demo_tools: list[ToolIn
 async def test_unmatched_span(demo_tools: list[ToolInfo], spans: InMemorySpanExporter) -> None:
     analysis = analyze_task("Define span and send an email to Bob")
     decision = await DecisionEngine().decide(analysis, demo_tools, "env-1")
-    assert decision.unmatched == (1,)
+    assert decision.unmatched_indexes == (1,)
+    assert decision.unmatched[0].reason == "no_tool"
     assert [str(s.tool) for s in decision.steps] == ["knowledge/define_term"]
     assert decision.pattern is P.DIRECT
     (span,) = spans.get_finished_spans()
     attributes = dict(span.attributes or {})
     assert attributes[semconv.DECISION_UNMATCHED] == 1
+    assert attributes[semconv.DECISION_UNMATCHED_REASONS] == ("no_tool",)
     assert attributes[semconv.DECISION_STEPS] == 1
     assert (
         span.status.status_code is StatusCode.UNSET
@@ -632,7 +634,9 @@ def test_decision_properties(demo_index: ToolIndex, task: str) -> None:
     assert plan_decision(analysis, demo_index) == decision
     assert 0.0 <= decision.confidence <= 1.0
     indexes = [s.subtask_index for s in decision.steps]
-    assert sorted(indexes + list(decision.unmatched)) == [s.index for s in analysis.subtasks]
+    assert sorted(indexes + list(decision.unmatched_indexes)) == [
+        s.index for s in analysis.subtasks
+    ]
     catalogue = {t.ref for t in demo_index.tools}
     for step in decision.steps:
         assert 0.0 <= step.confidence <= 1.0
@@ -640,6 +644,7 @@ def test_decision_properties(demo_index: ToolIndex, task: str) -> None:
         assert set(step.fallbacks) <= catalogue
         assert step.tool not in step.fallbacks
         assert len(step.fallback_arguments) == len(step.fallbacks)
+        assert eligible(step.intent, step.effect)  # a read never runs a tool that writes
         for _, args in step.attempts():
             assert isinstance(args, dict)
     assert Decision.from_json(decision.to_json()) == decision

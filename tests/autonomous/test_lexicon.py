@@ -153,6 +153,31 @@ def test_masks_keep_offsets() -> None:
     assert "b.txt" not in located
 
 
+def test_absolute_directories_are_data() -> None:
+    text = "Show the status of /srv/repo-2/x and/or ./build, not 3/4"
+    located = lexicon.mask_locators(text)
+    assert len(located) == len(text)
+    assert "srv" not in located
+    assert "build" not in located
+    assert "and/or" in located
+    assert "3/4" in located
+    assert lexicon.path_spans("read 'a b.txt' and c/d.md") == [(8, "b.txt"), (19, "c/d.md")]
+
+
+def test_a_tool_is_what_its_name_says() -> None:
+    """git_log's schema talks of dates, its name of git: a code tool (issue 10)."""
+    schema = {
+        "properties": {
+            "start_timestamp": {"description": "ISO 8601 date, e.g. yesterday or 2 weeks ago"},
+            "end_timestamp": {"description": "absolute dates such as 2024-01-15"},
+        }
+    }
+    assert lexicon.categorize_tool("git_log", "Shows the commit logs", schema) is ToolCategory.CODE
+    assert lexicon.categorize_tool("read_graph", "Read the entire knowledge graph", {}) is (
+        ToolCategory.SEARCH
+    )
+
+
 @given(st.text(max_size=300))
 def test_masks_and_tokens_hold_for_any_text(text: str) -> None:
     assert len(lexicon.mask_quotes(text)) == len(text)

@@ -17,6 +17,7 @@ from mcp_agent_otel.autonomous.lexicon import stem, word_set
 from mcp_agent_otel.autonomous.models import (
     Complexity,
     ExecutionPattern,
+    Intent,
     TaskAnalysis,
     TaskType,
     ToolCategory,
@@ -307,6 +308,51 @@ def test_and_splits_only_before_a_verb() -> None:
     assert [s.text for s in steps] == ["Compute the mean of 3, 5, 8", "sort 4, 1, 2"]
     merged = analyze_task("Search and summarize articles about tracing").subtasks
     assert [s.text for s in merged] == ["Search and summarize articles about tracing"]
+
+
+@pytest.mark.parametrize(
+    ("task", "steps"),
+    [
+        (
+            "List the files in the sandbox and then show the git status",
+            [
+                ("List the files in the sandbox", Intent.READ, ()),
+                ("show the git status", Intent.READ, ()),
+            ],
+        ),
+        (
+            "What time is it in UTC and echo done",
+            [("What time is it in UTC", Intent.READ, ()), ("echo done", Intent.READ, ())],
+        ),
+        (
+            "Create an entity called Bob of type person, then search memory for Bob",
+            [
+                ("Create an entity called Bob of type person", Intent.WRITE, ()),
+                ("search memory for Bob", Intent.READ, ()),
+            ],
+        ),
+        (
+            "Write 'hi' to a.txt and then read it back",
+            [("Write 'hi' to a.txt", Intent.WRITE, ()), ("read it back", Intent.READ, (0,))],
+        ),
+        (
+            "Write 'hi' to b.txt and then read b.txt",
+            [("Write 'hi' to b.txt", Intent.WRITE, ()), ("read b.txt", Intent.READ, (0,))],
+        ),
+        ("Delete the entity Alice", [("Delete the entity Alice", Intent.DELETE, ())]),
+        # one tool's work: no split
+        ("Add 5 and 7", [("Add 5 and 7", Intent.READ, ())]),
+        ("Echo hello and goodbye", [("Echo hello and goodbye", Intent.READ, ())]),
+        ("Read notes.txt and todo.txt", [("Read notes.txt and todo.txt", Intent.READ, ())]),
+    ],
+)
+def test_steps_and_their_intents(
+    task: str, steps: list[tuple[str, Intent, tuple[int, ...]]]
+) -> None:
+    """Issue 10: "X and Y", "X, then Y", "X and then Y" split when the parts are two actions;
+    each step has the intent its wording gives; a step that refers back depends on it."""
+    got = [(s.text, s.intent, s.depends_on) for s in analyze_task(task).subtasks]
+    assert got == steps
 
 
 def test_quoted_text_is_data() -> None:

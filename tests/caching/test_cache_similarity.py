@@ -158,7 +158,7 @@ def decision_of(analysis: TaskAnalysis, index: ToolIndex, *, exact: bool) -> tup
     return (
         decision.pattern,
         round(decision.confidence, 4),
-        decision.unmatched,
+        tuple((u.subtask_index, u.reason, u.closest) for u in decision.unmatched),
         tuple(
             (
                 step.subtask_index,

@@ -20,6 +20,7 @@ from mcp_agent_otel.autonomous.models import (
     TaskAnalysis,
     TaskType,
     ToolCategory,
+    Unmatched,
 )
 
 
@@ -75,7 +76,12 @@ class StrictAnalyzer(Analyzer):
 
 class Engine:
     async def decide(self, analysis: TaskAnalysis) -> Decision:
-        return Decision(pattern=analysis.pattern, confidence=0.5, steps=(), unmatched=(0,))
+        return Decision(
+            pattern=analysis.pattern,
+            confidence=0.5,
+            steps=(),
+            unmatched=(Unmatched(0, "no_tool", "no tool fits"),),
+        )
 
 
 def plan(task: str) -> list[str]:
