@@ -227,6 +227,8 @@ class AnalysisCache:
         epoch = self._epoch
         context: KeyContext | None = None
         previous_key: str | None = None
+        # Taken before anything is read: a hit is remembered only if nobody wrote meanwhile.
+        before = self._change_token(self._store) if self._store is not None else None
         try:
             store, state = self._open()
             context = KeyContext(self.version, env_fingerprint, state.generation)
@@ -240,7 +242,9 @@ class AnalysisCache:
                     if analysis is not None:
                         look.age_s = row.entry.age(now)
                         touched = self._maybe_touch(store, look.key, row)
-                        self._keep_hot(store, normalized, env_fingerprint, look.key, row, touched)
+                        self._keep_hot(
+                            store, before, normalized, env_fingerprint, look.key, row, touched
+                        )
                         self._record(span, look)
                         return analysis
                 elif look.result is CacheResult.EXPIRED:
@@ -635,18 +639,25 @@ class AnalysisCache:
     def _keep_hot(
         self,
         store: Store,
+        before: tuple[int, int, int] | None,
         normalized: str,
         env_fingerprint: str,
         key: str,
         row: Row,
         touched: float | None,
     ) -> None:
-        """Remember a hit read from disk, to serve it again without reading or decoding the row."""
-        if touched is None or row.raw is None:
+        """Remember a hit read from disk, to serve it again without reading or decoding the row.
+
+        ``before`` is the change token taken before the state and the row were read. Only if no
+        other connection committed since (the same ``data_version``) is the hit remembered, under
+        the token as it is now: this connection's own changes (the touch) included, so the first
+        write by anyone after this ends it. (A token taken only now could be newer than the row.)
+        """
+        if touched is None or row.raw is None or before is None:
             return
         analysis = self._analyses.get(row.raw)
         token = self._change_token(store)
-        if analysis is None or token is None:
+        if analysis is None or token is None or token[:2] != before[:2]:
             return
         if len(self._hot) >= _HOT_ENTRIES:
             self._hot.clear()

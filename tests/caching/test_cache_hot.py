@@ -124,3 +124,28 @@ def test_the_access_is_still_recorded_once_per_interval(
     wall[0] += 31
     cache.fetch(TASK, ENV, analyze_task)
     assert len(touched) == 1
+
+
+def test_a_write_that_lands_while_a_hit_is_read_is_not_hidden(
+    make_cache: CacheFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another connection commits between the read of the row and the moment the hit would be
+    remembered: that hit is served (it was read first) but not remembered, so the next lookup
+    sees the commit."""
+    mine, other = make_cache(touch_interval_s=3600), make_cache(touch_interval_s=3600)
+    mine.fetch(TASK, ENV, analyze_task)  # stored
+    original = Store.row
+    committed: list[int] = []
+
+    def row(self: Store, key: str) -> Any:
+        found = original(self, key)
+        if self is mine._store and not committed:
+            committed.append(other.invalidate_all())
+        return found
+
+    monkeypatch.setattr(Store, "row", row)
+    mine.fetch(TASK, ENV, analyze_task)  # the first hit from disk, while the other commits
+    assert committed == [1]
+    compute = Computed()
+    mine.fetch(TASK, ENV, compute)
+    assert compute.tasks == [TASK]
