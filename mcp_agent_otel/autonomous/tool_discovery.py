@@ -346,6 +346,7 @@ class ToolDiscovery:
         self._lock = asyncio.Lock()
         self._catalogue = Path(catalogue) if catalogue is not None else None
         self._starting: dict[str, asyncio.Lock] = {}  # per server, for a lazy start
+        self._stored: dict[str, tuple[ToolInfo, ...]] = {}  # last listing written, per server
         # The tools, and by reference; rebuilt after any listing or lost connection.
         self._index: tuple[tuple[ToolInfo, ...], dict[ToolRef, ToolInfo]] | None = None
 
@@ -566,7 +567,10 @@ class ToolDiscovery:
             conn.tools = tuple(tool_info(spec.name, t) for t in result.tools)
             conn.stale = False
             self._index = None
-            if self._catalogue is not None:
+            # Written when the listing differs from what this process last wrote (a server
+            # without list_changed is listed at every discovery: no write each time).
+            if self._catalogue is not None and self._stored.get(spec.name) != conn.tools:
+                self._stored[spec.name] = conn.tools
                 store_tools(
                     self._catalogue,
                     _catalogue_key(spec),

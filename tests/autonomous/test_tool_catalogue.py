@@ -170,3 +170,14 @@ async def test_a_cached_server_that_fails_to_start_says_why(tmp_path: Path) -> N
             await second.call_tool(CALCULATE, {"expression": "1"}, timeout_s=10)
         assert second.server_failure("mathdata")
         assert second.tools == ()
+
+
+async def test_an_unchanged_listing_is_not_written_again(tmp_path: Path) -> None:
+    """A server listed again with the same tools (refresh, or a server without list_changed,
+    listed at every discovery) costs no write of the catalogue."""
+    catalogue = tmp_path / "catalogue.json"
+    async with ToolDiscovery(specs("mathdata"), catalogue=catalogue) as discovery:
+        await discovery.discover()
+        written = catalogue.stat().st_ino  # each write replaces the file: a new inode
+        await discovery.discover(refresh=True)
+        assert catalogue.stat().st_ino == written
