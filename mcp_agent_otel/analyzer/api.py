@@ -13,14 +13,16 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Security
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_agent_otel._version import __version__
-from mcp_agent_otel.analyzer import dashboard_routes, receiver_http, statistics
+from mcp_agent_otel.analyzer import dashboard_routes, otlp, receiver_http, statistics
 from mcp_agent_otel.analyzer.auth import FORBIDDEN_MESSAGE
 from mcp_agent_otel.analyzer.baselines import BaselineError, Selector
 from mcp_agent_otel.analyzer.gate import Candidate
+from mcp_agent_otel.analyzer.http_guard import RequestGuard
 from mcp_agent_otel.analyzer.operation import OperationKey
 from mcp_agent_otel.analyzer.runtime import Analyzer
 from mcp_agent_otel.analyzer.store import BaselineExistsError, BaselineNotFoundError
@@ -48,8 +50,8 @@ class BaselineCreate(_Strict):
 
 
 class CandidateOperation(_Strict):
-    service: str
-    name: str
+    service: str = Field(max_length=otlp.MAX_RESOURCE_VALUE_CHARS)
+    name: str = Field(max_length=otlp.MAX_SPAN_NAME_CHARS)
     durations_ms: list[float] = Field(max_length=MAX_CANDIDATE_DURATIONS)
 
 
@@ -179,9 +181,19 @@ class TrendOut(BaseModel):
     points: list[TrendPointOut]
 
 
+class StoreHealthOut(BaseModel):
+    writable: bool
+    problem: str | None = Field(description="why spans cannot be written now (None: they can)")
+    pending_spans: int = Field(description="accepted spans not yet in the database")
+    max_pending_spans: int = Field(description="above this, exports get 503 + Retry-After")
+
+
 class HealthOut(BaseModel):
-    status: str
+    status: str = Field(
+        description="ok, or unavailable (answered with 503) when the store cannot take spans"
+    )
     version: str
+    store: StoreHealthOut
 
 
 class DeletedOut(BaseModel):
@@ -218,7 +230,8 @@ def _time(value: str | None, name: str, now: float) -> float | None:
         raise HTTPException(400, f"{name}: {exc}") from None
 
 
-def create_app(analyzer: Analyzer) -> FastAPI:
+def create_app(analyzer: Analyzer, bind_host: str | None = None) -> FastAPI:
+    """The app; ``bind_host``, the address the server listens on, is an allowed Host too."""
     app = FastAPI(
         title="mcp-agent-otel regression analyzer",
         version=__version__,
@@ -240,6 +253,14 @@ def create_app(analyzer: Analyzer) -> FastAPI:
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
+    app.add_middleware(
+        RequestGuard,
+        allowed_hosts=(
+            analyzer.config.serving_on(bind_host) if bind_host else analyzer.config
+        ).allowed_hosts,
+        tokens=analyzer.tokens,
+        max_api_body=analyzer.config.max_api_body_bytes,
+    )
     receiver_http.add_routes(app, analyzer.ingestor, analyzer.tokens)
     guarded = [Depends(require_token)]
 
@@ -255,9 +276,15 @@ def create_app(analyzer: Analyzer) -> FastAPI:
 
     dashboard_routes.add_routes(app, analyzer)  # GET / (HTML), per-operation pages
 
-    @app.get("/health", tags=["meta"], response_model=HealthOut)
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @app.get(
+        "/health",
+        tags=["meta"],
+        response_model=HealthOut,
+        responses={503: {"model": HealthOut, "description": "the store cannot take spans"}},
+    )
+    def health() -> JSONResponse:
+        state = {**analyzer.health(), "version": __version__}
+        return JSONResponse(state, status_code=200 if state["status"] == "ok" else 503)
 
     @app.get("/api/stats", tags=["ingest"], dependencies=guarded, responses=_errors())
     def stats() -> dict[str, Any]:

@@ -29,6 +29,7 @@ from mcp_agent_otel.analyzer.config import (
     AnalyzerConfigError,
     config_from_env,
 )
+from mcp_agent_otel.analyzer.ingest import UnstoredSpansError
 from mcp_agent_otel.analyzer.offline import SpansFileError, file_durations
 from mcp_agent_otel.analyzer.runtime import Analyzer
 from mcp_agent_otel.analyzer.service import Endpoints, serve
@@ -143,6 +144,8 @@ def serve_command(
 
     try:
         serve(config, host=host, http_port=http_port, grpc_port=grpc_port, on_ready=ready)
+    except UnstoredSpansError as exc:
+        _fail(str(exc), 1)
     except (OSError, StoreError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

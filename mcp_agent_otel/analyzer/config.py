@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from mcp_agent_otel.env_flags import FALSE_WORDS
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.setup import home_dir
 
@@ -18,6 +19,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 4418  # OTLP/HTTP + API + dashboard (beside the collector's 4318)
 DEFAULT_GRPC_PORT = 4417  # OTLP/gRPC (beside the collector's 4317)
 DB_FILENAME = "analyzer.db"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+WILDCARD_BIND = ("0.0.0.0", "::", "")
 
 
 class AnalyzerConfigError(ValueError):
@@ -32,12 +35,21 @@ class AnalyzerConfig:
     reservoir_size: int = 2000  # raw durations kept per (operation, version, environment)
     retention_seconds: float = 7 * 86400.0
     max_operations: int = 1000  # cardinality cap: spans of further new operations are refused
+    # ... unless an operation has been idle this long: the least recently active is evicted
+    operation_idle_seconds: float = 3600.0
     max_duration_seconds: float = 86400.0  # longer spans are refused as absurd
     max_future_seconds: float = 3600.0  # spans ending further ahead than this are refused
     max_body_bytes: int = 8 * 1024 * 1024  # compressed request body (413 above)
     max_decompressed_bytes: int = 64 * 1024 * 1024  # after gzip (413 above)
+    max_api_body_bytes: int = 16 * 1024 * 1024  # POST /api/comparisons (other routes: 64 KiB)
+    # Host header names the HTTP server answers to (421 otherwise); "*" turns the check off.
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     flush_interval_seconds: float = 1.0  # write-behind: pending aggregates reach SQLite by then
     flush_max_spans: int = 100_000  # ... or as soon as this many spans are pending
+    # Back-pressure: above this many pending spans (the store cannot write or keep up),
+    # export requests get 503 + Retry-After (gRPC UNAVAILABLE) instead of being taken.
+    max_pending_spans: int = 400_000
+    durable: bool = True  # fsynced ingest spool: a span answered 200/OK survives kill -9
     detector_threshold: float = 0.10
     detector_cooldown: int = 500
     token: str | None = None
@@ -54,11 +66,15 @@ class AnalyzerConfig:
             (self.reservoir_size >= 10, "reservoir_size must be >= 10"),
             (self.retention_seconds > 0, "retention must be positive"),
             (self.max_operations >= 1, "max_operations must be >= 1"),
+            (self.operation_idle_seconds > 0, "operation_idle_seconds must be positive"),
             (self.max_duration_seconds > 0, "max_duration_seconds must be positive"),
             (self.max_body_bytes >= 1024, "max_body_bytes must be >= 1024"),
+            (self.max_api_body_bytes >= 1024, "max_api_body_bytes must be >= 1024"),
+            (bool(self.allowed_hosts), "allowed_hosts must name at least one host (or *)"),
             (self.max_decompressed_bytes >= self.max_body_bytes, "max_decompressed_bytes too low"),
             (self.flush_interval_seconds > 0, "flush_interval_seconds must be positive"),
             (self.flush_max_spans >= 1, "flush_max_spans must be >= 1"),
+            (self.max_pending_spans >= 1, "max_pending_spans must be >= 1"),
             (0 < self.detector_threshold < 10, "detector_threshold must be in (0, 10)"),
             (self.webhook_retries >= 0, "webhook_retries must be >= 0"),
             (self.webhook_queue_size >= 1, "webhook_queue_size must be >= 1"),
@@ -69,6 +85,13 @@ class AnalyzerConfig:
 
     def with_changes(self, **changes: object) -> AnalyzerConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def serving_on(self, host: str) -> AnalyzerConfig:
+        """These settings for a server bound to ``host``: a named bind address is an allowed
+        Host too (a wildcard bind is not: name the hosts in ALLOWED_HOSTS)."""
+        if host in WILDCARD_BIND or host in self.allowed_hosts:
+            return self
+        return self.with_changes(allowed_hosts=(*self.allowed_hosts, host))
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:
@@ -100,11 +123,28 @@ def config_from_env(
     token = (env.get(semconv.ENV_ANALYZER_TOKEN) or "").strip() or None
     webhook = (env.get(semconv.ENV_ANALYZER_WEBHOOK) or "").strip() or None
     body = int(_number(env, semconv.ENV_ANALYZER_MAX_BODY_BYTES, base.max_body_bytes, int))
+    durable = (env.get(semconv.ENV_ANALYZER_DURABLE) or "").strip().lower() not in FALSE_WORDS
+    extra_hosts = [
+        h.strip().lower()
+        for h in (env.get(semconv.ENV_ANALYZER_ALLOWED_HOSTS) or "").split(",")
+        if h.strip()
+    ]
     return base.with_changes(
         token=token,
+        allowed_hosts=(*base.allowed_hosts, *extra_hosts),
+        max_api_body_bytes=int(
+            _number(env, semconv.ENV_ANALYZER_MAX_API_BODY_BYTES, base.max_api_body_bytes, int)
+        ),
+        durable=durable,
+        max_pending_spans=int(
+            _number(env, semconv.ENV_ANALYZER_MAX_PENDING_SPANS, base.max_pending_spans, int)
+        ),
         webhook_url=webhook,
         max_operations=int(
             _number(env, semconv.ENV_ANALYZER_MAX_OPERATIONS, base.max_operations, int)
+        ),
+        operation_idle_seconds=_number(
+            env, semconv.ENV_ANALYZER_OPERATION_IDLE_S, base.operation_idle_seconds
         ),
         retention_seconds=_number(
             env, semconv.ENV_ANALYZER_RETENTION_DAYS, base.retention_seconds / 86400.0

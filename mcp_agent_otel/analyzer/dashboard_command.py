@@ -19,9 +19,10 @@ import click
 from rich.console import Console
 
 from mcp_agent_otel.analyzer.config import DEFAULT_HTTP_PORT, AnalyzerConfigError, config_from_env
+from mcp_agent_otel.analyzer.ingest import UnstoredSpansError
 from mcp_agent_otel.analyzer.runtime import Analyzer
 from mcp_agent_otel.analyzer.service import AnalyzerServer
-from mcp_agent_otel.analyzer.store import StoreError
+from mcp_agent_otel.analyzer.store import StoreError, StoreInUseError
 
 HOST = "127.0.0.1"
 _errors = Console(stderr=True)
@@ -60,7 +61,17 @@ def dashboard_command(db: str | None, port: int, no_browser: bool) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = config_from_env(db_path=db)
-        analyzer = Analyzer(config)
+        try:
+            analyzer = Analyzer(config)
+        except StoreInUseError:
+            # `analyzer serve` receives into this database: show it, and take spans sent
+            # here without this process's own spool (acknowledged before they are durable).
+            click.echo(
+                "note: another analyzer process receives spans into this database; spans "
+                "sent to this dashboard's port are acknowledged before they are on disk",
+                err=True,
+            )
+            analyzer = Analyzer(config.with_changes(durable=False))
     except (AnalyzerConfigError, StoreError) as exc:
         _fail(str(exc))
     server = AnalyzerServer(analyzer, host=HOST, http_port=port, grpc_port=0)
@@ -101,5 +112,8 @@ def dashboard_command(db: str | None, port: int, no_browser: bool) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.stop()
-        analyzer.close()
+        try:
+            analyzer.close()
+        except UnstoredSpansError as exc:
+            _fail(str(exc), 1)
     click.echo("dashboard stopped")

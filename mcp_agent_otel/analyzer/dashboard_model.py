@@ -220,7 +220,7 @@ def collect(
     keeps pages' data and comparisons between loads (see ``DashboardCache``)."""
     label, seconds = parse_window(window)
     now = time.time() if now is None else now
-    analyzer.ingestor.flush()
+    analyzer.ingestor.try_flush()
     store = analyzer.store
     step = step_for(seconds, analyzer.config.bucket_seconds)
     since = int(now - seconds) // step * step

@@ -106,6 +106,14 @@ class DetectorBank:
         self._dirty.add(op_id)
         return [(name, alert) for alert in alerts]
 
+    def forget(self, op_ids: set[int]) -> None:
+        """Operations that no longer exist (evicted): their detectors and states go."""
+        for op_id in op_ids:
+            self._detectors.pop(op_id, None)
+            self._saved.pop(op_id, None)
+            self._without.discard(op_id)
+            self._dirty.discard(op_id)
+
     def take_dirty_states(self) -> dict[int, tuple[int, str]]:
         states: dict[int, tuple[int, str]] = {}
         for op_id in self._dirty:

@@ -5,17 +5,26 @@ numpy (no per-span SQL, no per-span Python beyond field extraction), merged into
 write-behind buffer, fed to the live detectors, and written to SQLite in one transaction by
 ``flush()``: from a background thread every ``flush_interval_seconds``, as soon as
 ``flush_max_spans`` spans are pending, before any read (``flush()`` is what the API calls
-first), and on shutdown. A crash loses at most the pending interval; never stored data.
+first), and on shutdown.
+
+With a ``Spool`` (the server's case) the request is also appended to the fsynced spool in the
+same step, and ``IngestResult.durable`` completes once it is on disk: the receivers answer
+only then, so an acknowledged span survives ``kill -9`` (it is replayed by ``recover()`` on
+the next start). When the store cannot keep up or cannot write (disk full, locked), requests
+are refused with ``StoreUnavailable`` (503 + Retry-After, gRPC UNAVAILABLE) instead of being
+acknowledged and lost; nothing pending is dropped, and a failed flush is retried.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future
 
 import numpy as np
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -30,6 +39,8 @@ from mcp_agent_otel.analyzer.alerts import Alert, AlertFanout
 from mcp_agent_otel.analyzer.config import AnalyzerConfig
 from mcp_agent_otel.analyzer.detection import DetectorBank
 from mcp_agent_otel.analyzer.operation import OperationKey
+from mcp_agent_otel.analyzer.spool import Spool, SpoolError
+from mcp_agent_otel.analyzer.spool import read_records as spool_records
 from mcp_agent_otel.analyzer.store import FlushBatch, Store
 
 _log = logging.getLogger(__name__)
@@ -37,6 +48,8 @@ _log = logging.getLogger(__name__)
 # Counter names (the ingest stats the API and `analyzer stats` report).
 REQUESTS = "requests"
 REQUESTS_INVALID = "requests_invalid"
+REQUESTS_DEFERRED = "requests_deferred"  # refused with 503/UNAVAILABLE: the client retries
+OPERATIONS_EVICTED = "operations_evicted"  # idle operations removed to admit new ones
 SPANS_ACCEPTED = "spans_accepted"
 SPANS_REJECTED = "spans_rejected"
 ALERTS = "alerts"
@@ -46,6 +59,27 @@ INVALID_PREFIX = "invalid request: "
 
 PRUNE_INTERVAL_SECONDS = 60.0
 _REFUSED_CACHE = 10_000
+RETRY_AFTER_SECONDS = 5
+REGISTER_BUSY_MS = 1000
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot take spans now (cannot write, or too far behind): the client should
+    retry after ``retry_after`` seconds; nothing was acknowledged."""
+
+    def __init__(self, message: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class UnstoredSpansError(RuntimeError):
+    """Shutdown could not write what was pending; the message says how many spans and where
+    they are kept."""
+
+    def __init__(self, spans: int, message: str) -> None:
+        super().__init__(message)
+        self.spans = spans
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +87,8 @@ class IngestResult:
     accepted: int
     rejected: int
     message: str  # the OTLP partial-success error_message ("" when all is well)
+    # Completes when the request is on disk (spool); answer only then. None: nothing to wait for.
+    durable: Future[None] | None = dataclasses.field(default=None, compare=False)
 
     def response(self) -> ExportTraceServiceResponse:
         """The OTLP answer: ``partial_success`` only when spans were rejected or warned about."""
@@ -73,8 +109,13 @@ class Ingestor:
         *,
         clock: Callable[[], float] = time.time,
         detect: bool = True,
+        spool: Spool | None = None,
     ) -> None:
         self.store = store
+        self.spool = spool
+        self._spool_committed = store.spool_committed() if spool is not None else 0
+        self.store_problem: str | None = None  # why the last flush failed (None: writable)
+        self.spool_problem: str | None = None  # why the last spool append failed
         self.config = config
         self.alerts = alerts or AlertFanout()
         self.clock = clock
@@ -99,7 +140,8 @@ class Ingestor:
         self.flush_failures = 0
         self._cap_message = (
             f"the operation cap is {config.max_operations} "
-            "(MCP_AGENT_OTEL_ANALYZER_MAX_OPERATIONS); span names must be low-cardinality"
+            "(MCP_AGENT_OTEL_ANALYZER_MAX_OPERATIONS) and every operation was active in the "
+            f"last {config.operation_idle_seconds:g} s; span names must be low-cardinality"
         )
 
     # --- hot path ------------------------------------------------------------------------------
@@ -111,11 +153,36 @@ class Ingestor:
             retention_ns=int(self.config.retention_seconds * 1e9),
         )
 
-    def ingest(self, request: ExportTraceServiceRequest, raw: bytes | None = None) -> IngestResult:
+    def ingest(
+        self,
+        request: ExportTraceServiceRequest,
+        raw: bytes | None = None,
+        *,
+        spool: bool = True,
+    ) -> IngestResult:
         """Validate and aggregate one export request. Never raises for bad spans: they are
-        rejected and counted, and the answer says how many and why."""
+        rejected and counted, and the answer says how many and why. Raises StoreUnavailable
+        (nothing taken) when the store cannot keep the spans."""
         columns, rejections = otlp.extract(request, self.limits(), raw)
+        durable: Future[None] | None = None
+        payload = None
+        if spool and self.spool is not None and len(columns):
+            payload = raw if raw is not None else request.SerializeToString()
         with self._lock:
+            if len(columns) and self._thread is not None:
+                self._refuse_when_behind()
+            if len(columns):
+                self._register(columns)
+            if payload is not None:
+                assert self.spool is not None
+                try:
+                    durable = self.spool.append(payload)
+                except SpoolError as exc:
+                    self._pending.counters[REQUESTS] += 1
+                    self._pending.counters[REQUESTS_DEFERRED] += 1
+                    self.spool_problem = str(exc)
+                    raise StoreUnavailable(f"{exc}; retry later") from None
+                self.spool_problem = None
             accepted = self._aggregate(columns, rejections) if len(columns) else 0
             counters = self._pending.counters
             counters[REQUESTS] += 1
@@ -127,12 +194,41 @@ class Ingestor:
                 counters[WARNING_PREFIX + reason] += n
             self._pending_spans += accepted
             pending = self._pending_spans
-        if pending >= 4 * self.config.flush_max_spans:
-            self.flush()  # the background flush is behind: apply back-pressure here
-        elif pending >= self.config.flush_max_spans:
-            self._wake.set()
+        if pending >= self.config.flush_max_spans:
+            if self._thread is None:
+                self.flush()  # no background flush (offline ingest): write here
+            else:
+                self._wake.set()
         limits = self._cap_message if otlp.OVER_CAP in rejections.counts else ""
-        return IngestResult(accepted, rejections.total, rejections.message(limits))
+        return IngestResult(accepted, rejections.total, rejections.message(limits), durable)
+
+    def _register(self, columns: otlp.SpanColumns) -> None:
+        """Make sure the request's operations have ids (or are refused) before anything is
+        taken: a store that cannot register them (locked, full) answers StoreUnavailable."""
+        pairs = dict.fromkeys(zip(columns.resource_index.tolist(), columns.names, strict=True))
+        keys = [OperationKey(columns.resources[r].service, name) for r, name in pairs]
+        try:
+            self._operation_ids(keys)
+        except sqlite3.Error as exc:
+            self._pending.counters[REQUESTS] += 1
+            self._pending.counters[REQUESTS_DEFERRED] += 1
+            raise StoreUnavailable(
+                f"the analyzer cannot register new operations now ({exc}); retry later"
+            ) from None
+
+    def _refuse_when_behind(self) -> None:
+        """Back-pressure (under the lock): refuse while the buffer is full because the store
+        cannot write or keep up, rather than hold unbounded memory or lose spans."""
+        if self._pending_spans < self.config.max_pending_spans:
+            return
+        self._pending.counters[REQUESTS] += 1
+        self._pending.counters[REQUESTS_DEFERRED] += 1
+        self._wake.set()
+        why = self.store_problem or "it is behind"
+        raise StoreUnavailable(
+            f"the analyzer's store cannot take more spans now ({why}; {self._pending_spans} "
+            f"spans are waiting to be written); retry later"
+        )
 
     def count_invalid_request(self, reason: str) -> None:
         """A request the receiver could not decode at all (400/413/415)."""
@@ -146,15 +242,35 @@ class Ingestor:
             k for k in dict.fromkeys(keys) if k not in self._op_ids and k not in self._refused
         ]
         if unknown:
-            for key, op_id in self.store.register_operations(
-                unknown, self.config.max_operations
-            ).items():
+            evicted: list[int] = []
+            registered = self.store.register_operations(
+                unknown,
+                self.config.max_operations,
+                idle_before=self.clock() - self.config.operation_idle_seconds,
+                keep=set(self._pending.operations),
+                evicted=evicted,
+                # Serving, this is on the request path: a locked store answers 503 soon.
+                busy_ms=REGISTER_BUSY_MS if self._thread is not None else None,
+            )
+            if evicted:
+                self._forget_operations(evicted)
+            for key, op_id in registered.items():
                 if op_id is None:
                     if len(self._refused) < _REFUSED_CACHE:
                         self._refused.add(key)
                 else:
                     self._op_ids[key] = op_id
         return [self._op_ids.get(k) for k in keys]
+
+    def _forget_operations(self, op_ids: list[int]) -> None:
+        """Operations evicted to make room under the cap (idle ones): drop what refers to
+        them here, and count them."""
+        gone = set(op_ids)
+        self._op_ids = {k: v for k, v in self._op_ids.items() if v not in gone}
+        self._pending.counters[OPERATIONS_EVICTED] += len(gone)
+        if self.detectors is not None:
+            self.detectors.forget(gone)
+        _log.info("evicted %d idle operation(s) to admit new ones under the cap", len(gone))
 
     def _aggregate(self, columns: otlp.SpanColumns, rejections: otlp.Rejections) -> int:
         # Local operation index per span: (resource, span name) -> 0..k-1, in first-seen order.
@@ -276,15 +392,70 @@ class Ingestor:
                 batch, self._pending, self._pending_spans = self._pending, FlushBatch(), 0
                 if self.detectors is not None:
                     batch.detector_states = self.detectors.take_dirty_states()
+                if self.spool is not None:
+                    sealed = self.spool.seal()
+                    if sealed > self._spool_committed:
+                        batch.spool_segment = sealed
             if batch.empty:
                 return
             try:
                 self.store.apply(batch)
-            except Exception:
+            except Exception as exc:
                 self.flush_failures += 1
+                problem = f"{type(exc).__name__}: {exc}"
+                if problem != self.store_problem:
+                    _log.error("the analyzer cannot write its database (%s); retrying", problem)
+                self.store_problem = problem
                 with self._lock:
                     self._requeue(batch)
                 raise
+            if self.store_problem is not None:
+                _log.warning("the analyzer's database is writable again")
+            self.store_problem = None
+            if batch.spool_segment is not None and self.spool is not None:
+                self._spool_committed = batch.spool_segment
+                self.spool.discard_through(batch.spool_segment)
+
+    def try_flush(self) -> None:
+        """Flush for a read: when the store cannot write, the read still answers from what is
+        stored (``store_problem`` says why the rest is pending)."""
+        try:
+            self.flush()
+        except Exception:
+            return
+
+    @property
+    def pending_spans(self) -> int:
+        with self._lock:
+            return self._pending_spans
+
+    def recover(self) -> int:
+        """Replay spool segments the database does not hold yet (acknowledged before a crash);
+        returns the number of requests replayed. Their spans are written by the next flush."""
+        if self.spool is None:
+            return 0
+        replayed = 0
+        for path in self.spool.pending_segments(self._spool_committed):
+            for payload in spool_records(path):
+                try:
+                    request = otlp.parse_protobuf(payload)
+                except otlp.OtlpDecodeError:
+                    _log.warning("a spool record in %s is not OTLP; skipped", path)
+                    continue
+                try:
+                    self.ingest(request, payload, spool=False)
+                except Exception:
+                    _log.warning("cannot write replayed spans yet (%s)", self.store_problem)
+                replayed += 1
+        if replayed:
+            _log.warning(
+                "replayed %d acknowledged request(s) from the spool %s (the analyzer stopped "
+                "before writing them)",
+                replayed,
+                self.spool.directory,
+            )
+        self.try_flush()
+        return replayed
 
     def _requeue(self, batch: FlushBatch) -> None:
         """A failed flush (disk full, database locked too long): keep the data for the next."""
@@ -342,16 +513,34 @@ class Ingestor:
                 self.flush()
                 self.maintain()
             except Exception:
-                _log.exception("analyzer flush failed; pending data is kept and retried")
+                if self.store_problem is None:  # a flush failure is logged once by flush()
+                    _log.exception("analyzer upkeep failed; it is retried")
 
     def close(self) -> None:
-        """Stop the background flush and write what is pending."""
+        """Stop the background flush and write what is pending; UnstoredSpansError (after
+        closing the spool) when that cannot be done."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(10.0)
             self._thread = None
-        self.flush()
+        try:
+            self.flush()
+        except Exception as exc:
+            spans = self.pending_spans
+            if self.spool is not None:
+                where = (
+                    f"they are kept in the spool {self.spool.directory} and stored when the "
+                    "analyzer next starts on this database"
+                )
+            else:
+                where = "they are lost"
+            raise UnstoredSpansError(
+                spans, f"{spans} accepted span(s) could not be stored ({exc}); {where}"
+            ) from exc
+        finally:
+            if self.spool is not None:
+                self.spool.close()
 
     def live_counters(self) -> Counter[str]:
         with self._lock:

@@ -42,6 +42,26 @@ OVER_CAP = "new operation over the operation cap"
 UNKNOWN_STATUS = "unknown status code (read as UNSET)"
 UNKNOWN_KIND = "unknown span kind"
 
+# Length limits (characters), as the OTel SDK's attribute limits: a longer value is kept
+# truncated, ending in TRUNCATION_MARKER, and counted as a warning. Names are what the store
+# keys operations by, so one huge name can cost neither memory nor the dashboard's time.
+MAX_SPAN_NAME_CHARS = 256
+MAX_RESOURCE_VALUE_CHARS = 128  # service.name, service.version, deployment.environment(.name)
+TRUNCATION_MARKER = "…"
+NAME_TRUNCATED = f"span name longer than {MAX_SPAN_NAME_CHARS} characters (truncated)"
+RESOURCE_TRUNCATED = (
+    f"service name, version or environment longer than {MAX_RESOURCE_VALUE_CHARS} "
+    "characters (truncated)"
+)
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, the last one TRUNCATION_MARKER."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+
+
 STATUS_ERROR = 2
 _KNOWN_STATUS = (0, 1, 2)
 _MAX_KIND = 5
@@ -230,6 +250,17 @@ def _string(value: AnyValue) -> str:
     return ""
 
 
+def _capped_resource_key(attributes: Any, rejections: Rejections) -> ResourceKey:
+    key = _resource_key(attributes)
+    limit = MAX_RESOURCE_VALUE_CHARS
+    if max(len(key.service), len(key.version), len(key.environment)) <= limit:
+        return key
+    rejections.warnings[RESOURCE_TRUNCATED] += 1
+    return ResourceKey(
+        truncate(key.service, limit), truncate(key.version, limit), truncate(key.environment, limit)
+    )
+
+
 def _resource_key(attributes: Any) -> ResourceKey:
     service = version = env = legacy_env = ""
     for kv in attributes:
@@ -286,6 +317,7 @@ def extract(
     attributes be skipped when no span carries one.
     """
     scan_cache = raw is None or _CACHE_KEY_BYTES in raw
+    rejections = Rejections()
     resources: list[ResourceKey] = []
     res_index: list[int] = []
     names: list[str] = []
@@ -298,7 +330,7 @@ def extract(
     span_ids: list[bytes] = []
     for resource_spans in request.resource_spans:
         index = len(resources)
-        resources.append(_resource_key(resource_spans.resource.attributes))
+        resources.append(_capped_resource_key(resource_spans.resource.attributes, rejections))
         for scope_spans in resource_spans.scope_spans:
             spans = scope_spans.spans
             n = len(spans)
@@ -334,10 +366,13 @@ def extract(
                 cache.extend([_span_cache_flag(s) for s in spans])
             else:
                 cache.extend([-1] * n)
-    rejections = Rejections()
     total = len(names)
     if total == 0:
         return _empty_columns(resources), rejections
+    if max(map(len, names)) > MAX_SPAN_NAME_CHARS:
+        long_names = sum(len(n) > MAX_SPAN_NAME_CHARS for n in names)
+        rejections.warnings[NAME_TRUNCATED] += long_names
+        names = [truncate(n, MAX_SPAN_NAME_CHARS) for n in names]
 
     start_u = np.array(starts, dtype=np.uint64)
     end_u = np.array(ends, dtype=np.uint64)

@@ -5,7 +5,9 @@ pass-through request deserializer so that the receiver decodes the bytes itself:
 message is answered with ``INVALID_ARGUMENT`` and a message (not gRPC's generic ``INTERNAL``),
 exactly like the HTTP receiver's 400. Messages above the size limit get ``RESOURCE_EXHAUSTED``
 from gRPC itself; gzip-compressed requests are handled by gRPC. With a token configured, the
-call metadata must carry ``authorization: Bearer <token>``.
+call metadata must carry ``authorization: Bearer <token>``. OK is answered only once the
+request is durable (the fsynced spool); when the store cannot take spans now the answer is
+``UNAVAILABLE`` with a ``google.rpc.RetryInfo`` detail, which OTLP exporters retry.
 """
 
 from __future__ import annotations
@@ -14,14 +16,27 @@ from concurrent import futures
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from mcp_agent_otel.analyzer import otlp
 from mcp_agent_otel.analyzer.auth import FORBIDDEN_MESSAGE, TokenCheck
-from mcp_agent_otel.analyzer.ingest import Ingestor
+from mcp_agent_otel.analyzer.ingest import RETRY_AFTER_SECONDS, Ingestor, StoreUnavailable
+from mcp_agent_otel.analyzer.spool import SpoolError
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+_STATUS_DETAILS = "grpc-status-details-bin"
+
+
+def _unavailable(context: grpc.ServicerContext, message: str, retry_after: int) -> None:
+    """Abort with UNAVAILABLE and a RetryInfo detail (what grpcio-status would send)."""
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_after)))
+    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[detail])
+    context.set_trailing_metadata(((_STATUS_DETAILS, status.SerializeToString()),))
+    context.abort(grpc.StatusCode.UNAVAILABLE, message)
 
 
 class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
@@ -45,7 +60,15 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
         except otlp.OtlpDecodeError as exc:
             self.ingestor.count_invalid_request("malformed protobuf")
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        return self.ingestor.ingest(message, request).response()
+        try:
+            result = self.ingestor.ingest(message, request)
+            if result.durable is not None:
+                result.durable.result()
+        except StoreUnavailable as exc:
+            _unavailable(context, exc.message, exc.retry_after)
+        except SpoolError as exc:
+            _unavailable(context, str(exc), RETRY_AFTER_SECONDS)
+        return result.response()
 
 
 def _raw(data: bytes) -> bytes:

@@ -3,12 +3,16 @@
 Answers as the OTLP specification asks: 200 with an ``ExportTraceServiceResponse`` (a
 ``partial_success`` naming how many spans were rejected and why, when any were) in the
 request's encoding; 400 for a body that cannot be decoded, 413 above the size limit, 415 for
-an unsupported content type or encoding, 401/403 without the right token. Error bodies are a
+an unsupported content type or encoding, 401/403 without the right token (checked before the
+body is read), and 503 with ``Retry-After`` when the store cannot take the spans now (the
+exporter or the collector's queue retries; nothing was acknowledged). Error bodies are a
 ``google.rpc.Status`` (protobuf, or its JSON form) carrying a message that says what to do.
+A 200 is sent only once the request is durable (in the fsynced spool when there is one).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import zlib
@@ -20,7 +24,13 @@ from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
 
 from mcp_agent_otel.analyzer import otlp
 from mcp_agent_otel.analyzer.auth import FORBIDDEN_MESSAGE, TokenCheck
-from mcp_agent_otel.analyzer.ingest import Ingestor, IngestResult
+from mcp_agent_otel.analyzer.ingest import (
+    RETRY_AFTER_SECONDS,
+    Ingestor,
+    IngestResult,
+    StoreUnavailable,
+)
+from mcp_agent_otel.analyzer.spool import SpoolError
 
 PATH = "/v1/traces"
 PROTOBUF = "application/x-protobuf"
@@ -175,6 +185,7 @@ def add_routes(app: FastAPI, ingestor: Ingestor, tokens: TokenCheck) -> None:
                 "403": {"description": "wrong token"},
                 "413": {"description": "body too large"},
                 "415": {"description": "unsupported Content-Type or Content-Encoding"},
+                "503": {"description": "the store cannot take spans now: retry after Retry-After"},
             },
         },
     )
@@ -193,6 +204,17 @@ def add_routes(app: FastAPI, ingestor: Ingestor, tokens: TokenCheck) -> None:
             kind = media_kind(content_type)
             body = await read_limited(request, ingestor.config.max_body_bytes)
             result = handle(ingestor, body, kind, request.headers.get("content-encoding"))
+            if result.durable is not None:
+                await asyncio.wrap_future(result.durable)
+        except (StoreUnavailable, SpoolError) as exc:
+            message = exc.message if isinstance(exc, StoreUnavailable) else str(exc)
+            content, media = status_body(503, message, kind)
+            retry = str(
+                exc.retry_after if isinstance(exc, StoreUnavailable) else RETRY_AFTER_SECONDS
+            )
+            return Response(
+                content, status_code=503, media_type=media, headers={"Retry-After": retry}
+            )
         except ReceiverError as exc:
             ingestor.count_invalid_request(exc.reason)
             content, media = status_body(exc.status, exc.message, kind)

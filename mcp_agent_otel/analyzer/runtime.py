@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from mcp_agent_otel.analyzer import baselines, gate, ingest, offline, reports
 from mcp_agent_otel.analyzer.alerts import Alert, AlertFanout, AlertSink, LogSink, WebhookSink
 from mcp_agent_otel.analyzer.auth import TokenCheck
 from mcp_agent_otel.analyzer.config import AnalyzerConfig
-from mcp_agent_otel.analyzer.store import Store
+from mcp_agent_otel.analyzer.spool import Spool, SpoolBusyError, SpoolError
+from mcp_agent_otel.analyzer.store import Store, StoreError, StoreInUseError
+
+
+def spool_directory(db_path: os.PathLike[str] | str) -> Path:
+    """Where the server's ingest spool for ``db_path`` lives: beside it."""
+    return Path(f"{os.fspath(db_path)}-spool")
 
 
 class Analyzer:
@@ -42,13 +50,26 @@ class Analyzer:
                     )
                 )
         self.alerts = AlertFanout(sinks)
-        self.ingestor = ingest.Ingestor(self.store, config, self.alerts)
+        spool_ = None
+        if background and config.durable:
+            try:
+                spool_ = Spool(spool_directory(config.db_path))
+            except SpoolBusyError as exc:
+                self.store.close()
+                raise StoreInUseError(str(exc)) from None
+            except SpoolError as exc:
+                self.store.close()
+                raise StoreError(str(exc)) from None
+        self.ingestor = ingest.Ingestor(self.store, config, self.alerts, spool=spool_)
         self.tokens = TokenCheck(config.token)
         self.started = time.time()
         if background:
+            self.ingestor.recover()
             self.ingestor.start()
 
     def close(self) -> None:
+        """Write what is pending and close; UnstoredSpansError (everything else closed) when
+        the store cannot take it."""
         try:
             self.ingestor.close()
         finally:
@@ -62,9 +83,26 @@ class Analyzer:
         self.close()
 
     # --- queries ------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """Whether spans can be taken: ``ok``, or ``unavailable`` with the store's problem."""
+        problem = self.ingestor.store_problem or self.ingestor.spool_problem
+        pending = self.ingestor.pending_spans
+        if problem is None and pending >= self.config.max_pending_spans:
+            problem = "the store is behind: too many spans wait to be written"
+        return {
+            "status": "ok" if problem is None else "unavailable",
+            "store": {
+                "writable": problem is None,
+                "problem": problem,
+                "pending_spans": pending,
+                "max_pending_spans": self.config.max_pending_spans,
+            },
+        }
+
     def stats(self) -> dict[str, Any]:
-        self.ingestor.flush()
-        counters = self.store.counters()
+        self.ingestor.try_flush()
+        counters = Counter(self.store.counters())
+        counters.update(self.ingestor.live_counters())  # what a failed flush left pending
         storage = self.store.storage_bytes()
 
         def by_prefix(prefix: str) -> dict[str, int]:
@@ -85,12 +123,18 @@ class Analyzer:
             "requests": {
                 "total": counters.get(ingest.REQUESTS, 0),
                 "invalid": counters.get(ingest.REQUESTS_INVALID, 0),
+                "deferred": counters.get(ingest.REQUESTS_DEFERRED, 0),
             },
             "rejected_by_reason": by_prefix(ingest.REJECTED_PREFIX),
             "warnings": by_prefix(ingest.WARNING_PREFIX),
             "invalid_requests_by_reason": by_prefix(ingest.INVALID_PREFIX),
             "alerts": counters.get(ingest.ALERTS, 0),
-            "operations": {"count": storage["operations"], "cap": self.config.max_operations},
+            "operations": {
+                "count": storage["operations"],
+                "cap": self.config.max_operations,
+                "evicted_idle": counters.get(ingest.OPERATIONS_EVICTED, 0),
+                "idle_seconds": self.config.operation_idle_seconds,
+            },
             "versions": [
                 {"version": v, "environment": e, "spans": n} for v, e, n in self.store.versions()
             ],
@@ -102,17 +146,18 @@ class Analyzer:
             },
             "webhook": self.alerts.webhook_stats(),
             "flush_failures": self.ingestor.flush_failures,
+            "store": self.health()["store"],
             "live_detectors": self.ingestor.detectors.active_count
             if self.ingestor.detectors
             else 0,
         }
 
     def operations(self, **filters: Any) -> list[dict[str, Any]]:
-        self.ingestor.flush()
+        self.ingestor.try_flush()
         return reports.operations(self.store, **filters)
 
     def trend(self, op_id: int, **filters: Any) -> list[dict[str, Any]]:
-        self.ingestor.flush()
+        self.ingestor.try_flush()
         return reports.trend(self.store, op_id, **filters)
 
     def create_baseline(self, name: str, selector: baselines.Selector) -> baselines.BaselineInfo:
@@ -132,11 +177,11 @@ class Analyzer:
         return baselines.get_baseline(self.store, name)
 
     def compare(self, baseline: str, candidate: gate.Candidate, **options: Any) -> gate.GateReport:
-        self.ingestor.flush()
+        self.ingestor.try_flush()
         return gate.run_comparison(self.store, baseline, candidate, **options)
 
     def recent_alerts(self, *, since: float | None = None, limit: int = 100) -> list[Alert]:
-        self.ingestor.flush()
+        self.ingestor.try_flush()
         return self.store.alerts(since=since, limit=limit)
 
     def ingest_files(self, paths: Sequence[str | os.PathLike[str]]) -> list[offline.FileReport]:

@@ -61,9 +61,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _uvicorn(analyzer: Analyzer) -> uvicorn.Server:
+def _uvicorn(analyzer: Analyzer, host: str) -> uvicorn.Server:
     config = uvicorn.Config(
-        create_app(analyzer),
+        create_app(analyzer, bind_host=host),
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -94,7 +94,7 @@ class AnalyzerServer:
             self.analyzer.ingestor, self.analyzer.tokens, f"{self.host}:{self._requested[1]}"
         )
         self._grpc.start()
-        self._http = _uvicorn(self.analyzer)
+        self._http = _uvicorn(self.analyzer, self.host)
         server = self._http
         self._thread = threading.Thread(
             target=lambda: server.run(sockets=[sock]), name="analyzer-http", daemon=True
@@ -153,7 +153,7 @@ def serve(
         endpoints = Endpoints(host, int(sock.getsockname()[1]), bound_grpc)
         if on_ready is not None:
             on_ready(endpoints)
-        _uvicorn(analyzer).run(sockets=[sock])
+        _uvicorn(analyzer, host).run(sockets=[sock])
     finally:
         if grpc_server is not None:
             grpc_server.stop(grace=1.0).wait(5.0)

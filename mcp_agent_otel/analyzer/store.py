@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ from mcp_agent_otel.analyzer.operation import OperationKey
 from mcp_agent_otel.analyzer.sketch import QuantileSketch
 
 SCHEMA_VERSION = 1
+_SPOOL_COMMITTED = "spool_committed"
+_BUSY_TIMEOUT_MS = 30_000
+DB_FILE_MODE = 0o600  # the database (and so its -wal and -shm, which SQLite creates alike)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -102,6 +106,10 @@ class StoreError(RuntimeError):
     """The database cannot be opened or used; the message names the file and what to do."""
 
 
+class StoreInUseError(StoreError):
+    """Another process is receiving spans into this database (its ingest spool is locked)."""
+
+
 class BaselineExistsError(ValueError):
     pass
 
@@ -120,11 +128,18 @@ class FlushBatch:
     detector_states: dict[int, tuple[int, str]] = dataclasses.field(default_factory=dict)
     alerts: list[Alert] = dataclasses.field(default_factory=list)
     counters: Counter[str] = dataclasses.field(default_factory=Counter)
+    # The ingest spool's sealed segment this batch completes (recorded in the same transaction).
+    spool_segment: int | None = None
 
     @property
     def empty(self) -> bool:
         return not (
-            self.buckets or self.samples or self.detector_states or self.alerts or self.counters
+            self.buckets
+            or self.samples
+            or self.detector_states
+            or self.alerts
+            or self.counters
+            or self.spool_segment is not None
         )
 
 
@@ -181,6 +196,8 @@ class Store:
         self._write_lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():  # SQLite gives -wal and -shm the database's mode
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, DB_FILE_MODE))
             self._conn = self._connect()
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
@@ -195,8 +212,10 @@ class Store:
         conn = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        # FULL: in WAL mode a commit is fsynced before it returns, so a flush that recorded
+        # its spool segment survives power loss (one fsync a flush, about once a second).
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
@@ -225,8 +244,16 @@ class Store:
             self._conn.close()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._write_lock:
+    def _transaction(self, busy_ms: int | None = None) -> Iterator[sqlite3.Cursor]:
+        """One write transaction. ``busy_ms``: give up (sqlite3.OperationalError "database is
+        locked") after that long instead of the connection's 30 s."""
+        if busy_ms is None:
+            self._write_lock.acquire()
+        elif not self._write_lock.acquire(timeout=busy_ms / 1000):
+            raise sqlite3.OperationalError("database is locked (a write is in progress)")
+        try:
+            if busy_ms is not None:
+                self._conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -239,6 +266,10 @@ class Store:
                 cur.execute("COMMIT")
             finally:
                 cur.close()
+        finally:
+            if busy_ms is not None:
+                self._conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            self._write_lock.release()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -252,12 +283,23 @@ class Store:
 
     # --- operations (the cardinality cap) --------------------------------------------------
     def register_operations(
-        self, keys: Sequence[OperationKey], max_operations: int
+        self,
+        keys: Sequence[OperationKey],
+        max_operations: int,
+        *,
+        idle_before: float | None = None,
+        keep: Collection[int] = (),
+        evicted: list[int] | None = None,
+        busy_ms: int | None = None,
     ) -> dict[OperationKey, int | None]:
         """Ids of ``keys``; a new key gets one only while fewer than ``max_operations`` exist
-        (None otherwise: its spans are refused)."""
+        (None otherwise: its spans are refused). With ``idle_before`` (unix s), operations
+        with no data since then make room when the cap is reached: least recently active
+        first, then the smallest; their buckets and reservoirs go with them (``keep``: ids
+        never evicted). Evicted ids are appended to ``evicted``. ``busy_ms``: how long to wait
+        for a locked database (default 30 s)."""
         out: dict[OperationKey, int | None] = {}
-        with self._transaction() as cur:
+        with self._transaction(busy_ms) as cur:
             for key in keys:
                 row = cur.execute(
                     "SELECT id FROM operations WHERE service = ? AND name = ?",
@@ -268,6 +310,11 @@ class Store:
             if missing:
                 (existing,) = cur.execute("SELECT COUNT(*) FROM operations").fetchone()
                 room = max(max_operations - int(existing), 0)
+                if room < len(missing) and idle_before is not None:
+                    gone = self._evict_idle(cur, len(missing) - room, idle_before, keep)
+                    room += len(gone)
+                    if evicted is not None:
+                        evicted.extend(gone)
                 now = time.time()
                 for key in missing[:room]:
                     cur.execute(
@@ -276,6 +323,28 @@ class Store:
                     )
                     out[key] = int(cur.lastrowid or 0)
         return out
+
+    @staticmethod
+    def _evict_idle(
+        cur: sqlite3.Cursor, wanted: int, idle_before: float, keep: Collection[int]
+    ) -> list[int]:
+        rows = cur.execute(
+            "SELECT o.id FROM operations o "
+            "LEFT JOIN (SELECT op_id, MAX(start) AS last, SUM(count) AS spans FROM buckets "
+            "GROUP BY op_id) b ON b.op_id = o.id "
+            "LEFT JOIN (SELECT op_id, MAX(last_time) AS last FROM reservoirs GROUP BY op_id) r "
+            "ON r.op_id = o.id "
+            "WHERE MAX(o.first_seen, COALESCE(b.last, 0), COALESCE(r.last, 0)) < ? "
+            "ORDER BY MAX(o.first_seen, COALESCE(b.last, 0), COALESCE(r.last, 0)), "
+            "COALESCE(b.spans, 0) LIMIT ?",
+            (idle_before, wanted + len(keep)),
+        ).fetchall()
+        victims = [int(r[0]) for r in rows if int(r[0]) not in keep][:wanted]
+        for op_id in victims:
+            for table in ("buckets", "reservoirs", "detectors"):
+                cur.execute(f"DELETE FROM {table} WHERE op_id = ?", (op_id,))
+            cur.execute("DELETE FROM operations WHERE id = ?", (op_id,))
+        return victims
 
     def operations(self) -> dict[int, OperationKey]:
         with self._read() as conn:
@@ -311,6 +380,18 @@ class Store:
                 "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
                 sorted(batch.counters.items()),
             )
+            if batch.spool_segment is not None:
+                cur.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    (_SPOOL_COMMITTED, str(batch.spool_segment)),
+                )
+
+    def spool_committed(self) -> int:
+        """The last ingest-spool segment whose spans this database holds (0: none)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_SPOOL_COMMITTED,))
+            found = row.fetchone()
+        return int(found[0]) if found else 0
 
     def _merge_buckets(
         self, cur: sqlite3.Cursor, buckets: dict[BucketKey, BucketAggregate]

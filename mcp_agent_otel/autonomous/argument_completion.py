@@ -46,19 +46,23 @@ def complete_arguments(
 
     Relative paths resolve against the server's first configured directory ("." and the
     directory's own name are the directory itself). A required directory the text does not
-    give is that directory; a required file path is the one the earlier step it depends on
-    used ("write a.txt, then read it back"). Pure.
+    give is that directory; a required path or name is the one the earlier step it depends on
+    used ("write a.txt, then read it back", "create a directory logs, then list it", "create
+    the entity Zed, then open it"). Pure.
     """
     completed = dict(arguments)
     params = parameters(tool)
     for param in params:
+        if param.required and param.name not in completed and param.role in _NAME_ROLES:
+            names = _inherited_names(upstream)  # "create the entity Zed, then open it"
+            if names:
+                completed[param.name] = names if param.role == "names" else names[0]
         if param.role not in _FILE_ROLES:
             continue
         if param.name not in completed and param.required:
-            if param.role == "path" and not param.directory:
-                inherited = _inherited_path(upstream)
-                if inherited is not None:
-                    completed[param.name] = inherited
+            inherited = _inherited_path(upstream, directory=param.directory)
+            if inherited is not None and param.role != "paths":
+                completed[param.name] = inherited  # "write a.txt, then read it back"
             elif param.directory and directories and not _creates_directories(tool):
                 completed[param.name] = directories[0]
         if param.name in completed and directories:
@@ -78,13 +82,37 @@ def _creates_directories(tool: ToolInfo) -> bool:
 _DIRECTORY_WORDS: Final = lexicon.word_set("dir directory folder mkdir")
 
 
-def _inherited_path(upstream: Sequence[Mapping[str, Any]]) -> str | None:
+def _inherited_path(upstream: Sequence[Mapping[str, Any]], *, directory: bool) -> str | None:
+    """The path an earlier step worked on: a file for a file, a directory for a directory."""
     for arguments in reversed(upstream):
         for name in ("path", "file", "filename", "filepath", "destination"):
             value = arguments.get(name)
             if isinstance(value, str) and value:
-                return value
+                is_file = "." in value.rsplit("/", 1)[-1]
+                return value if is_file != directory else None
     return None
+
+
+_NAME_ROLES: Final = frozenset({"name", "names"})
+
+
+def _inherited_names(upstream: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The names an earlier step gave things (the "name" fields of the objects it created)."""
+    found: list[str] = []
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and key.lower() in ("name", "names", "entityname"):
+            found.append(value)
+
+    for arguments in upstream:
+        walk(arguments, "")
+    return list(dict.fromkeys(found))
 
 
 def _flat(value: Any) -> list[str]:

@@ -19,6 +19,7 @@ coordinator runs none of the decision's steps.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ from mcp_agent_otel.autonomous.models import (
     StepPlan,
     Subtask,
     TaskAnalysis,
+    ToolCategory,
     ToolInfo,
     Unmatched,
     canonical_json,
@@ -100,9 +102,13 @@ def choose_tools(
             return argument_fit(subtask, tool, completed)
 
         targets = [v for args in upstream for v in _path_values(args)]
+        scored_as = subtask
+        if targets and subtask.capabilities in ((), (ToolCategory.GENERAL,)):
+            # "read it back": a step on an earlier step's file is a file step
+            scored_as = dataclasses.replace(subtask, capabilities=(ToolCategory.FILE,))
         outcome = choose(
             subtask,
-            score_tools(index, subtask, targets),
+            score_tools(index, scored_as, targets),
             fit,
             min_score=min_score,
             floor=floor,

@@ -71,6 +71,7 @@ from mcp_agent_otel.caching.cache_settings import (
 from mcp_agent_otel.caching.cache_store import (
     FAULT_TEXT,
     JsonOnlyDisk,
+    ReadOnlyStore,
     Row,
     Store,
     UnsafeRowError,
@@ -461,6 +462,13 @@ class AnalysisCache:
             store = Store(self.directory, self.settings.lock_timeout_s)
         except Exception as exc:
             kind = diagnose(classify_fault(exc), self.directory)
+            if kind == "read_only":
+                with contextlib.suppress(Exception):
+                    store = ReadOnlyStore(self.directory, self.settings.lock_timeout_s)
+                    self._warn(kind, exc, serving_reads=True)
+                    self._writes_paused_until = time.monotonic() + self.settings.retry_after_s
+                    self._store = store
+                    return store
             if kind != "corrupt" or not self._quarantine():
                 self._open_failed(kind, exc)
                 raise _Fault(kind) from None
@@ -517,13 +525,37 @@ class AnalysisCache:
             self._warn(kind, exc, recovered=recovered)
             raise _Fault(kind) from None
 
+    def _writable(self, store: Store) -> Store | None:
+        """The store to write to: a read-only one is swapped for a writable one once the
+        directory can be written again (None while it still cannot)."""
+        if not isinstance(store, ReadOnlyStore):
+            return store
+        with self._lock:
+            if self._store is not store:
+                return self._store
+            try:
+                fresh = Store(self.directory, self.settings.lock_timeout_s)
+            except Exception:
+                self._writes_paused_until = time.monotonic() + self.settings.retry_after_s
+                return None
+            store.close()
+            self._store = fresh
+            return fresh
+
     def _healthy(self) -> None:
         """A write succeeded: the cache works again, so the next fault gets a warning."""
         if self._warned:
             with self._lock:
                 self._warned.clear()
 
-    def _warn(self, kind: str, exc: BaseException, *, recovered: bool = False) -> None:
+    def _warn(
+        self,
+        kind: str,
+        exc: BaseException,
+        *,
+        recovered: bool = False,
+        serving_reads: bool = False,
+    ) -> None:
         with self._lock:
             if kind in self._warned:
                 _log.debug("analysis cache fault again (%s): %s", kind, exc)
@@ -532,6 +564,8 @@ class AnalysisCache:
         text = FAULT_TEXT.get(kind, kind).format(timeout=self.settings.lock_timeout_s)
         if recovered:
             tail = "the damaged database was moved aside and a fresh one is used"
+        elif serving_reads:
+            tail = "cached analyses are served from it, new ones are not stored"
         elif kind in ("unsafe_row", "bad_entry"):
             tail = "the row was not loaded; the analysis is computed afresh"
         else:
@@ -834,6 +868,12 @@ class AnalysisCache:
     ) -> None:
         store = self._store
         if store is None or time.monotonic() < self._writes_paused_until:
+            return
+        store = self._writable(store)
+        if store is None:
+            look.result = CacheResult.ERROR
+            look.fault = "read_only"
+            spans.set_attributes(span, look.attributes())
             return
         entry = self._entry(EntryKind.ANALYSIS, analysis.to_dict(), context, self._clock())
         raced = False

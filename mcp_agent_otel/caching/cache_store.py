@@ -1,8 +1,11 @@
 """The cache's storage: one ``diskcache.Cache`` restricted to JSON, and its failure modes.
 
 ``JsonOnlyDisk`` refuses to unpickle a row (CVE-2025-69872), so a tampered cache cannot run
-code. ``Store`` adds the few statements diskcache has no API for (count-bounded LRU eviction,
-the throttled touch), run on diskcache's own connection and inside its transactions.
+code, and refuses a row whose file name points outside the cache directory (never opened,
+never deleted), so a tampered row cannot read or delete other files. ``ReadOnlyStore`` serves
+hits from a cache it cannot write (a read-only file system). ``Store`` adds the few
+statements diskcache has no API for (count-bounded LRU eviction, the throttled touch), run on
+diskcache's own connection and inside its transactions.
 ``classify_fault`` and ``diagnose`` name what went wrong when the storage fails (locked,
 corrupt, read-only, full, ...), so the cache can warn in words and recover.
 """
@@ -12,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +34,26 @@ from mcp_agent_otel.caching.invalidation_strategies import (
     StoredEntry,
 )
 
+_log = logging.getLogger(__name__)
+
 _INLINE_BYTES: Final = 1 << 20  # every value stays inside SQLite: no value files to leak
 _DIR_MODE: Final = 0o700
 
 
 class UnsafeRowError(BadEntryError):
     """A row stored as a pickle: refused, never loaded (CVE-2025-69872)."""
+
+
+class OutsideCacheError(BadEntryError):
+    """A row whose file name points outside the cache directory: corrupt, never followed."""
+
+
+def inside(directory: str | os.PathLike[str], filename: str) -> bool:
+    """Whether ``filename`` (relative to ``directory``, as diskcache stores it) resolves to a
+    path inside ``directory``, symbolic links followed."""
+    base = os.path.realpath(directory)
+    target = os.path.realpath(os.path.join(base, filename))
+    return target != base and os.path.commonpath([base, target]) == base
 
 
 class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
@@ -68,8 +87,24 @@ class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
                 "refused to unpickle a cache row: the cache directory holds data this program "
                 "never writes (tampering?); the row is treated as a miss and replaced"
             )
+        if filename is not None and not inside(self._directory, filename):
+            raise OutsideCacheError(
+                f"a cache row names the file {filename!r}, outside the cache directory "
+                "(tampering?); it is not opened, and the row is dropped"
+            )
         data = super().fetch(mode, filename, value, read)
         return decode_json(data)
+
+    def remove(self, file_path: str) -> None:
+        """Delete a value file, only if it is inside the cache directory."""
+        if not inside(self._directory, file_path):
+            _log.warning(
+                "analysis cache: a row named the file %r, outside the cache directory; "
+                "it was not deleted",
+                file_path,
+            )
+            return
+        super().remove(file_path)
 
 
 def decode_json(data: Any) -> Any:
@@ -122,6 +157,8 @@ class Store:
     def __init__(self, directory: Path, lock_timeout_s: float) -> None:
         self.directory = directory
         _prepare_directory(directory)
+        self._parsed: dict[bytes, StoredEntry] = {}
+        self._state_memo: tuple[bytes, GenerationState] | None = None
         db = directory / DBNAME
         if db.exists():
             preflight(db, lock_timeout_s)
@@ -138,11 +175,7 @@ class Store:
         )
         with self.cache.transact():
             self.cache._sql("CREATE INDEX IF NOT EXISTS Cache_access_time ON Cache (access_time)")
-        # Parsed rows by their stored bytes: equal bytes, equal entry; saves re-parsing on hits.
-        self._parsed: dict[bytes, StoredEntry] = {}
-        # The last state row read, as one (stored bytes, parsed state) pair: threads share this
-        # store, so the pair is replaced in one assignment and never read half-updated.
-        self._state_memo: tuple[bytes, GenerationState] | None = None
+        self._disk: diskcache.Disk = self.cache.disk
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -150,8 +183,19 @@ class Store:
 
     # -- reads (no transaction) --
 
+    # Parsed rows by their stored bytes: equal bytes, equal entry; saves re-parsing on hits.
+    _parsed: dict[bytes, StoredEntry]
+    # The last state row read, as one (stored bytes, parsed state) pair: threads share this
+    # store, so the pair is replaced in one assignment and never read half-updated.
+    _state_memo: tuple[bytes, GenerationState] | None
+
+    def _sql(self, statement: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        # diskcache's connection is per thread: look it up on every call.
+        cursor: sqlite3.Cursor = self.cache._sql(statement, args)
+        return cursor
+
     def row(self, key: str) -> Row | None:
-        found = self.cache._sql(_SELECT_ROW, (key,)).fetchone()
+        found = self._sql(_SELECT_ROW, (key,)).fetchone()
         if found is None:
             return None
         access_time, access_count, mode, filename, value = found
@@ -163,33 +207,31 @@ class Store:
                 entry = StoredEntry.from_dict(decode_json(value))
                 remember(self._parsed, value, entry)
         else:  # anything else goes through the refusing Disk (pickles raise there)
-            entry = StoredEntry.from_dict(self.cache.disk.fetch(mode, filename, value, False))
+            entry = StoredEntry.from_dict(self._disk.fetch(mode, filename, value, False))
         return Row(entry, float(access_time or 0.0), int(access_count or 0), raw)
 
     def state(self) -> GenerationState | None:
-        found = self.cache._sql(_SELECT_ROW, (META_KEY,)).fetchone()
+        found = self._sql(_SELECT_ROW, (META_KEY,)).fetchone()
         if found is None:
             return None
         _, _, mode, filename, value = found
         memo = self._state_memo
         if memo is not None and mode == MODE_RAW and value == memo[0]:
             return memo[1]
-        state = GenerationState.from_dict(self.cache.disk.fetch(mode, filename, value, False))
+        state = GenerationState.from_dict(self._disk.fetch(mode, filename, value, False))
         if mode == MODE_RAW and type(value) is bytes:
             self._state_memo = (value, state)
         return state
 
     def touch(self, key: str, now: float) -> None:
-        self.cache._sql(_TOUCH, (now, key))
+        self._sql(_TOUCH, (now, key))
 
     def entry_count(self) -> int:
-        (count,) = self.cache._sql(
-            "SELECT COUNT(*) FROM Cache WHERE key != ?", (META_KEY,)
-        ).fetchone()
+        (count,) = self._sql("SELECT COUNT(*) FROM Cache WHERE key != ?", (META_KEY,)).fetchone()
         return int(count)
 
     def kinds(self) -> dict[str, int]:
-        rows = self.cache._sql(
+        rows = self._sql(
             "SELECT tag, COUNT(*) FROM Cache WHERE key != ? GROUP BY tag", (META_KEY,)
         ).fetchall()
         return {str(tag): int(n) for tag, n in rows}
@@ -243,6 +285,55 @@ class Store:
         ((n,),) = sql("SELECT COUNT(*) FROM Cache WHERE key != ?", (META_KEY,)).fetchall()
         sql("DELETE FROM Cache WHERE key != ?", (META_KEY,))
         return int(n)
+
+
+class ReadOnlyStore(Store):
+    """A cache on a file system this process cannot write: lookups are served from it; every
+    write raises SQLite's "attempt to write a readonly database" (a ``read_only`` fault)."""
+
+    def __init__(self, directory: Path, lock_timeout_s: float) -> None:
+        self.directory = directory
+        self._parsed = {}
+        self._state_memo = None
+        db = directory / DBNAME
+        if not db.is_file():
+            raise sqlite3.OperationalError(f"no cache database at {db} to read")
+        path = urllib.parse.quote(str(db))
+        conn = None
+        # mode=ro reads a WAL database when its -shm can be used; immutable=1 otherwise (a
+        # cleanly closed cache has no WAL content left to miss).
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            with contextlib.suppress(sqlite3.Error):
+                candidate = sqlite3.connect(
+                    f"file:{path}?{options}",
+                    uri=True,
+                    timeout=lock_timeout_s,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                try:
+                    candidate.execute("SELECT COUNT(*) FROM Cache").fetchone()
+                except sqlite3.Error:
+                    candidate.close()
+                    continue
+                conn = candidate
+                break
+        if conn is None:
+            raise sqlite3.OperationalError(f"cannot read the cache database {db}")
+        self._conn = conn
+        self._disk = JsonOnlyDisk(str(directory), min_file_size=_INLINE_BYTES)
+
+    def _sql(self, statement: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(statement, args)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+        yield  # pragma: no cover - never reached
 
 
 def _prepare_directory(directory: Path) -> None:
@@ -344,6 +435,8 @@ def directory_bytes(directory: Path) -> int:
 __all__ = [
     "FAULT_TEXT",
     "JsonOnlyDisk",
+    "OutsideCacheError",
+    "ReadOnlyStore",
     "Row",
     "Store",
     "UnsafeRowError",
@@ -351,6 +444,7 @@ __all__ = [
     "decode_json",
     "diagnose",
     "directory_bytes",
+    "inside",
     "preflight",
     "remember",
 ]

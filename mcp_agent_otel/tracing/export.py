@@ -2,23 +2,32 @@
 
 ``OtlpJsonFileExporter`` writes one ``ExportTraceServiceRequest`` per line in the OTLP/JSON
 encoding (hex trace and span ids, lowerCamelCase keys, integer enums): the format of the
-OTel Collector's file exporter, so the analyzer and the collector read it alike.
+OTel Collector's file exporter, so the analyzer and the collector read it alike. Like that
+exporter's ``rotation`` (``max_megabytes``, ``max_backups``), the file is rotated by size and
+a bounded number of backups is kept (``spans.jsonl.1`` the newest), so a long-running agent
+never fills the disk.
+
+``LossCountingExporter`` counts what an exporter could not deliver; ``SampledSpanCounter``
+counts the spans handed to the exporters, so spans still queued when a shutdown gives up
+are counted as lost too.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import logging
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _q
 from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind
@@ -204,11 +213,36 @@ def _value(value: Any) -> str:
     return "{}"
 
 
-class OtlpJsonFileExporter(SpanExporter):
-    """Appends each exported batch as one OTLP/JSON line to ``path`` (created, mode 0600)."""
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+DEFAULT_BACKUPS = 3  # with the default size: at most 64 MB of spans files
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+
+def backup_path(path: Path, n: int) -> Path:
+    return path.with_name(f"{path.name}.{n}")
+
+
+class OtlpJsonFileExporter(SpanExporter):
+    """Appends each exported batch as one OTLP/JSON line to ``path`` (created, mode 0600).
+
+    When a line would take the file past ``max_bytes``, the file is rotated first: it becomes
+    ``<path>.1`` (``.1`` becomes ``.2``, ...; the oldest beyond ``backups`` is deleted), so the
+    files never hold more than ``max_bytes * (backups + 1)`` (a single line larger than
+    ``max_bytes`` gets a file of its own). Several processes append to one file (the agent
+    and its stdio servers): the size check, rotation and write happen under an ``flock`` on
+    ``<path>.lock``, so they rotate once between them and a line is never split.
+    ``max_bytes`` 0: no rotation (and no lock).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        backups: int = DEFAULT_BACKUPS,
+    ) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -217,22 +251,72 @@ class OtlpJsonFileExporter(SpanExporter):
         line = (otlp_json(spans) + "\n").encode()
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One write() per line on an O_APPEND descriptor: lines from several processes
-            # (the agent and its stdio servers share the file) never interleave.
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            try:
-                view = memoryview(line)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
+            with self._file_lock():
+                fd = self._open()
+                try:
+                    size = os.fstat(fd).st_size
+                    if self.max_bytes and size and size + len(line) > self.max_bytes:
+                        os.close(fd)
+                        fd = -1
+                        self._rotate()
+                        fd = self._open()
+                    # One write() per line on an O_APPEND descriptor: a line is never split.
+                    view = memoryview(line)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    if fd >= 0:
+                        os.close(fd)
         return SpanExportResult.SUCCESS
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Writers in other processes wait: the size check, rotation and write are one step."""
+        if not self.max_bytes:
+            yield
+            return
+        lock_fd = os.open(
+            self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600
+        )
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(lock_fd)  # closing releases the lock
+
+    def _rotate(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            if self.backups <= 0:
+                self.path.unlink()
+                return
+            backup_path(self.path, self.backups).unlink()
+        for n in range(self.backups - 1, 0, -1):
+            with contextlib.suppress(FileNotFoundError):
+                backup_path(self.path, n).rename(backup_path(self.path, n + 1))
+        with contextlib.suppress(FileNotFoundError):
+            self.path.rename(backup_path(self.path, 1))
 
     def shutdown(self) -> None:
         return None
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+class SampledSpanCounter(SpanProcessor):
+    """Counts the spans the batch processors are given (ended and sampled)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is not None and span.context.trace_flags.sampled:
+            with self._lock:
+                self.count += 1
 
 
 class LossCountingExporter(SpanExporter):
@@ -253,7 +337,7 @@ class LossCountingExporter(SpanExporter):
             result = SpanExportResult.FAILURE
             reason = f"{type(exc).__name__}: {exc}"
         else:
-            reason = "the exporter reported failure"
+            reason = "the exporter reported failure (is the endpoint up?)"
         with self._lock:
             if result is SpanExportResult.SUCCESS:
                 self.exported += len(spans)
@@ -271,6 +355,20 @@ class LossCountingExporter(SpanExporter):
                 reason,
             )
         return result
+
+    def stop_retrying(self) -> None:
+        """From now on try each batch once: a transient failure (endpoint down) is not retried
+        with backoff, and a retry waiting now gives up. For the exit, where retrying only
+        holds the process. Uses the OTLP exporters' own retry-abort event (the one their
+        ``shutdown`` sets) without shutting them down; other exporters are left alone, and
+        the caller's time bound still applies."""
+        client = getattr(self.inner, "_client", None)
+        for event in (
+            getattr(client, "_shutdown_event", None),  # OTLP/HTTP
+            getattr(self.inner, "_shutdown_in_progress", None),  # OTLP/gRPC
+        ):
+            if isinstance(event, threading.Event):
+                event.set()
 
     def shutdown(self) -> None:
         try:

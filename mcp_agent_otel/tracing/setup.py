@@ -7,7 +7,13 @@ The only module (with the CLI) that touches the SDK. ``configure_tracing`` honou
 a TracerProvider the user already installed, and flushes on exit.
 
 The embedded default: with no OTLP endpoint set, spans are appended as OTLP JSON lines to
-``$MCP_AGENT_OTEL_HOME/spans.jsonl`` (default ``./.mcp-agent-otel/spans.jsonl``).
+``$MCP_AGENT_OTEL_HOME/spans.jsonl`` (default ``./.mcp-agent-otel/spans.jsonl``), rotated at
+``MCP_AGENT_OTEL_SPANS_FILE_MAX_MB`` (default 16) with ``MCP_AGENT_OTEL_SPANS_FILE_BACKUPS``
+(default 3) backups kept: at most 64 MB.
+
+At exit (``TracingHandle.shutdown`` with a time bound) each queued batch gets one attempt:
+an unreachable endpoint is not retried with backoff, so it costs the exit no more than the
+bound, and the spans it could not take are counted in ``loss_report``.
 """
 
 from __future__ import annotations
@@ -27,7 +33,13 @@ from opentelemetry.sdk.trace.sampling import Sampler
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.env_flags import env_flag
 from mcp_agent_otel.tracing import semconv
-from mcp_agent_otel.tracing.export import LossCountingExporter, OtlpJsonFileExporter
+from mcp_agent_otel.tracing.export import (
+    DEFAULT_BACKUPS,
+    DEFAULT_MAX_BYTES,
+    LossCountingExporter,
+    OtlpJsonFileExporter,
+    SampledSpanCounter,
+)
 
 DEFAULT_SERVICE_NAME = "mcp-agent-otel"
 
@@ -87,6 +99,8 @@ class TracingHandle:
     owned: bool
     exporters: tuple[LossCountingExporter, ...] = ()
     spans_file: Path | None = None
+    sampled: SampledSpanCounter | None = None  # spans handed to the exporters
+    abandoned_after_s: float | None = None  # set when a bounded shutdown gave up
 
     @property
     def enabled(self) -> bool:
@@ -96,15 +110,35 @@ class TracingHandle:
     def lost_spans(self) -> int:
         return sum(e.lost for e in self.exporters)
 
+    def unexported(self, exporter: LossCountingExporter) -> int:
+        """Spans ``exporter`` neither delivered nor reported lost (still queued, or dropped
+        from a full queue)."""
+        if self.sampled is None:
+            return 0
+        return max(self.sampled.count - exporter.exported - exporter.lost, 0)
+
     def loss_report(self) -> str | None:
-        """One line on the spans lost so far: how many, where to and why (None: no loss)."""
-        lossy = [e for e in self.exporters if e.lost]
-        if len(lossy) == 1:
-            (e,) = lossy
-            return f"{e.lost} span(s) could not be exported to {e.name}: {e.first_failure}"
-        if lossy:
-            each = "; ".join(f"{e.lost} to {e.name}: {e.first_failure}" for e in lossy)
-            return f"{self.lost_spans} span(s) could not be exported: {each}"
+        """One line on the spans lost so far: how many, where to and why (None: no loss).
+        After a shutdown that gave up, spans still queued count as lost."""
+        parts = []
+        total = 0
+        for e in self.exporters:
+            queued = self.unexported(e) if self.abandoned_after_s is not None else 0
+            lost = e.lost + queued
+            if not lost:
+                continue
+            total += lost
+            why = e.first_failure or ""
+            if queued:
+                late = f"{queued} not exported within {self.abandoned_after_s:g} s (is it up?)"
+                why = f"{why}; {late}" if why else late
+            parts.append((lost, e.name, why))
+        if len(parts) == 1:
+            ((lost, name, why),) = parts
+            return f"{lost} span(s) could not be exported to {name}: {why}"
+        if parts:
+            each = "; ".join(f"{lost} to {name}: {why}" for lost, name, why in parts)
+            return f"{total} span(s) could not be exported: {each}"
         return None
 
     def force_flush(self, timeout_millis: int = 5000) -> bool:
@@ -125,10 +159,15 @@ class TracingHandle:
         if timeout_s is None:
             provider.shutdown()
             return True
+        for exporter in self.exporters:
+            exporter.stop_retrying()  # one attempt per batch: an endpoint that is down fails fast
         worker = threading.Thread(target=provider.shutdown, name="tracing-shutdown", daemon=True)
         worker.start()
         worker.join(timeout_s)
-        return not worker.is_alive()
+        if worker.is_alive():
+            self.abandoned_after_s = timeout_s
+            return False
+        return True
 
 
 def _resource(service_name: str | None, env: Mapping[str, str]) -> Resource:
@@ -189,11 +228,47 @@ def configure_tracing(
     path: Path | None = None
     if spans_file is not None or not endpoint:
         path = Path(spans_file) if spans_file is not None else home_dir(env) / "spans.jsonl"
-        exporters.append(LossCountingExporter(OtlpJsonFileExporter(path), f"file ({path})"))
+        max_bytes, backups = spans_file_rotation(env)
+        file_exporter = OtlpJsonFileExporter(path, max_bytes=max_bytes, backups=backups)
+        exporters.append(LossCountingExporter(file_exporter, f"file ({path})"))
+    sampled = SampledSpanCounter()
+    provider.add_span_processor(sampled)
     for exporter in exporters:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     for processor in extra_processors:
         provider.add_span_processor(processor)
     if set_global:
         trace.set_tracer_provider(provider)
-    return TracingHandle(provider=provider, owned=True, exporters=tuple(exporters), spans_file=path)
+    return TracingHandle(
+        provider=provider,
+        owned=True,
+        exporters=tuple(exporters),
+        spans_file=path,
+        sampled=sampled,
+    )
+
+
+def spans_file_rotation(env: Mapping[str, str]) -> tuple[int, int]:
+    """(max bytes, backups) of the spans file from MCP_AGENT_OTEL_SPANS_FILE_MAX_MB and
+    MCP_AGENT_OTEL_SPANS_FILE_BACKUPS (max 0: never rotate)."""
+    raw_mb = (env.get(semconv.ENV_SPANS_FILE_MAX_MB) or "").strip()
+    raw_backups = (env.get(semconv.ENV_SPANS_FILE_BACKUPS) or "").strip()
+    try:
+        mb = float(raw_mb) if raw_mb else DEFAULT_MAX_BYTES / (1024 * 1024)
+        if not 0 <= mb < 1024 * 1024:
+            raise ValueError
+    except ValueError:
+        raise TracingConfigError(
+            f"{semconv.ENV_SPANS_FILE_MAX_MB}={raw_mb!r} is not a size in megabytes; give e.g. "
+            f"{semconv.ENV_SPANS_FILE_MAX_MB}=16 (0: never rotate)"
+        ) from None
+    try:
+        backups = int(raw_backups) if raw_backups else DEFAULT_BACKUPS
+        if not 0 <= backups <= 1000:
+            raise ValueError
+    except ValueError:
+        raise TracingConfigError(
+            f"{semconv.ENV_SPANS_FILE_BACKUPS}={raw_backups!r} is not a number of files from 0 "
+            f"to 1000; give e.g. {semconv.ENV_SPANS_FILE_BACKUPS}=3"
+        ) from None
+    return int(mb * 1024 * 1024), backups

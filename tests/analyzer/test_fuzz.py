@@ -45,7 +45,9 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Analyzer,
         background=False,
         sinks=[],
     )
-    with TestClient(create_app(analyzer), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(analyzer), base_url="http://127.0.0.1", raise_server_exceptions=False
+    ) as client:
         assert client.post("/v1/traces", content=VALID, headers=PB).status_code == 200
         yield analyzer, client
         assert client.get("/health").status_code == 200
@@ -173,7 +175,11 @@ def test_api_conforms_to_its_schema(tmp_path: Path) -> None:
     schemathesis' pytest loader (``from_fixture``) does not run under pytest 9, so the
     operations are driven through its Python API with hypothesis directly."""
     token = "fuzz-token"
-    config = AnalyzerConfig(db_path=tmp_path / "api.db", token=token)
+    config = AnalyzerConfig(
+        db_path=tmp_path / "api.db",
+        token=token,
+        allowed_hosts=("127.0.0.1", "testserver"),  # the Host schemathesis' ASGI client sends
+    )
     analyzer = Analyzer(config, background=False, sinks=[])
     try:
         analyzer.ingestor.ingest(request(lognormal_ms(200, 5.0, 0.5, 1), names="op", version="1"))

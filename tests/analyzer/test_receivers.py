@@ -259,7 +259,12 @@ def test_operation_flood_and_absurd_spans_over_http(tmp_path: Path) -> None:
         assert "1 duration above the limit" in partial.error_message
         assert "MCP_AGENT_OTEL_ANALYZER_MAX_OPERATIONS" in partial.error_message
         stats = client.get("/api/stats").json()
-        assert stats["operations"] == {"count": 3, "cap": 3}
+        assert stats["operations"] == {
+            "count": 3,
+            "cap": 3,
+            "evicted_idle": 0,
+            "idle_seconds": 3600.0,
+        }
         assert stats["spans"] == {"accepted": 8, "rejected": 198}
         counts = {o["name"]: o["count"] for o in client.get("/api/operations").json()}
         assert counts == {"a": 3, "b": 3, "user-1": 2}

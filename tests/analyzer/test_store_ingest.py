@@ -123,7 +123,12 @@ def test_operation_flood_past_the_cap_is_refused_and_counted(tmp_path: Path) -> 
         assert "new operation over the operation cap" in result.message
         assert "MCP_AGENT_OTEL_ANALYZER_MAX_OPERATIONS" in result.message
         stats = analyzer.stats()
-        assert stats["operations"] == {"count": 5, "cap": 5}
+        assert stats["operations"] == {
+            "count": 5,
+            "cap": 5,
+            "evicted_idle": 0,
+            "idle_seconds": 3600.0,
+        }
         assert stats["rejected_by_reason"] == {otlp.OVER_CAP: 370}
         after = {o["name"]: o for o in analyzer.operations(since=0)}
         for op in before:  # what was stored is untouched
@@ -258,3 +263,53 @@ def test_storage_figures_are_reported(tmp_path: Path) -> None:
         assert stats["storage"]["reservoir_bytes"] == 2_000 * reservoir.SAMPLE_DTYPE.itemsize
         assert 0 < stats["storage"]["sketch_bytes"] < 4_000
         assert stats["spans"] == {"accepted": 5_000, "rejected": 0}
+
+
+def test_a_name_flood_locks_out_new_operations_only_until_it_is_idle(tmp_path: Path) -> None:
+    """The cap is full of flood names: a legitimate new operation is refused (and counted)
+    while they are recent, and admitted once they have been idle for operation_idle_seconds,
+    evicting the least recently active ones, never one with unflushed spans."""
+    now = [time.time()]
+    config = AnalyzerConfig(db_path=tmp_path / "cap.db").with_changes(
+        max_operations=5, operation_idle_seconds=3600.0
+    )
+    analyzer = Analyzer(config, background=False, sinks=[])
+    analyzer.ingestor.clock = lambda: now[0]
+    try:
+        analyzer.ingestor.ingest(request([1.0] * 4, names=["steady"], end_ns=int(now[0] * 1e9)))
+        flood = [f"flood-{i}" for i in range(40)]
+        analyzer.ingestor.ingest(request([2.0] * 40, names=flood, end_ns=int(now[0] * 1e9)))
+        analyzer.ingestor.flush()
+        refused = analyzer.ingestor.ingest(
+            request([3.0] * 2, names=["legit"], end_ns=int(now[0] * 1e9))
+        )
+        assert refused.rejected == 2
+        assert "last 3600 s" in refused.message
+
+        now[0] += 1800  # half an hour: everything is still recent
+        analyzer.ingestor.prune()  # forgets cached refusals, as the background upkeep does
+        assert (
+            analyzer.ingestor.ingest(
+                request([3.0], names=["legit"], end_ns=int(now[0] * 1e9))
+            ).rejected
+            == 1
+        )
+
+        now[0] += 3600  # the flood names are idle now; "steady" keeps sending
+        analyzer.ingestor.prune()
+        analyzer.ingestor.ingest(request([1.0] * 4, names=["steady"], end_ns=int(now[0] * 1e9)))
+        admitted = analyzer.ingestor.ingest(
+            request([3.0] * 2, names=["legit"], end_ns=int(now[0] * 1e9))
+        )
+        assert admitted.rejected == 0
+        analyzer.ingestor.flush()
+        names = {op.name for op in analyzer.store.operations().values()}
+        assert {"steady", "legit"} <= names
+        assert len(names) == 5
+        stats = analyzer.stats()
+        assert stats["rejected_by_reason"][otlp.OVER_CAP] == 36 + 2 + 1
+        assert stats["operations"]["evicted_idle"] == 1
+        steady = next(o for o in analyzer.operations(since=0) if o["name"] == "steady")
+        assert steady["count"] == 8  # the active operation kept all its spans
+    finally:
+        analyzer.close()

@@ -412,6 +412,28 @@ def test_reads_never_write(index: ToolIndex) -> None:
     assert create.fallbacks == ()
 
 
+@pytest.mark.parametrize(
+    ("task", "second"),
+    [
+        ("Write 'hi' to a.txt and then show it", ("read_text_file", {"path": f"{SANDBOX}/a.txt"})),
+        (
+            "Create a directory called logs and then list it",
+            ("list_directory", {"path": f"{SANDBOX}/logs"}),
+        ),
+        (
+            "Create the entity Zed of type robot and then open it",
+            ("open_nodes", {"names": ["Zed"]}),
+        ),
+    ],
+)
+def test_a_step_that_refers_back_works_on_the_earlier_target(
+    index: ToolIndex, task: str, second: tuple[str, dict[str, Any]]
+) -> None:
+    _, then = _decide(index, task).steps
+    assert (then.tool.name, then.argument_dict()) == second
+    assert then.confidence >= 0.5
+
+
 async def test_decide_span_has_the_step_facts(spans: InMemorySpanExporter) -> None:
     analysis = analyze_task("Write 'hi' to a.txt and then read it back")
     decision = await DecisionEngine().decide(analysis, real_tools(), "env", contexts=CONTEXTS)

@@ -229,6 +229,8 @@ def test_read_only_directory(
                 assert ro[semconv.CACHE_RESULT] == "error"
                 assert ro[semconv.CACHE_ERROR] in ("read_only", "io")
                 assert result_of(new_dir, TASK, spans)[semconv.CACHE_RESULT] == "error"
+                # What the read-only cache holds is still served.
+                assert result_of(analyzer, TASK, spans)[semconv.CACHE_RESULT] == "hit"
         finally:
             remount(fs, "rw")
         assert len(warnings_in(caplog)) == 2  # one per cache object, not one per lookup

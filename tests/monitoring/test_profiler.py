@@ -240,9 +240,11 @@ async def test_every_slowable_stage_can_be_slowed_and_only_that_one(
             marked = {s.name for s in kept if semconv.FAULT_SLOWDOWN in (s.attributes or {})}
             assert marked == {stage}
             assert sum(1 for s in kept if s.name == stage) == 6  # one span per stage: reused
-            slowed = sorted(_ms(s) for s in kept if s.name == stage)
-            before = sorted(_ms(s) for s in unslowed if s.name == stage)
-            assert slowed[3] >= 2.0 * before[3], (stage, slowed, before)
+            # The mechanism, not the clock (timings are for benchmarks): every span of the
+            # stage carries the factor it was slowed by, and no span was before.
+            factors = [(s.attributes or {}).get(semconv.FAULT_SLOWDOWN) for s in kept]
+            assert [f for f in factors if f is not None] == [5.0] * 6
+            assert not any(semconv.FAULT_SLOWDOWN in (s.attributes or {}) for s in unslowed)
         assert not {"run", "_execute"} & set(vars(agent))
         assert "analyze" not in vars(agent.analyzer)
         assert "decide" not in vars(agent.engine)

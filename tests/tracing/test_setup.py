@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import stat
+import threading
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -334,3 +335,121 @@ def test_a_service_name_given_in_env_only_is_used(
     owned.append(handle)
     assert isinstance(handle.provider, TracerProvider)
     assert handle.provider.resource.attributes["service.name"] == "from-env-argument"
+
+
+class _Hangup:
+    """A TCP endpoint that accepts each connection and closes it at once (a transient
+    connection error for the OTLP/HTTP exporter, which retries those with backoff);
+    ``connections`` counts the attempts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.connections = 0
+        self.endpoint = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_exit_tries_each_batch_once_instead_of_retrying_an_unreachable_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owned: list[TracingHandle]
+) -> None:
+    """With a 60 s exporter timeout, retries with backoff would hold the exit for the whole
+    grace; at exit each batch gets one attempt (the exporter's own immediate reconnect
+    included) and the spans are counted lost, with the count in the report."""
+    endpoint = _Hangup()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "60")
+        handle = configure_tracing(
+            env={**os.environ, semconv.ENV_HOME: str(tmp_path)}, set_global=False
+        )
+        owned.append(handle)
+        assert handle.provider is not None
+        _emit(handle.provider)
+        assert handle.shutdown(timeout_s=50.0)  # finished, not abandoned at the bound
+    finally:
+        endpoint.close()
+    assert 1 <= endpoint.connections <= 2
+    assert handle.lost_spans == 2
+    report = handle.loss_report()
+    assert report is not None
+    assert report.startswith(f"2 span(s) could not be exported to OTLP ({endpoint.endpoint})")
+
+
+def test_a_shutdown_that_gives_up_counts_the_spans_still_queued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owned: list[TracingHandle]
+) -> None:
+    """An endpoint that accepts connections and never answers: the bounded shutdown gives
+    up, and the spans it could not deliver are in the report's count."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # never accepted: requests hang until the exporter's timeout
+    try:
+        monkeypatch.setenv(
+            "OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}"
+        )
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "30")
+        handle = configure_tracing(
+            env={**os.environ, semconv.ENV_HOME: str(tmp_path)}, set_global=False
+        )
+        assert handle.provider is not None
+        _emit(handle.provider)
+        assert not handle.shutdown(timeout_s=0.5)
+        report = handle.loss_report()
+    finally:
+        silent.close()
+    assert report is not None
+    assert report.startswith("2 span(s) could not be exported to OTLP (")
+    assert "2 not exported within 0.5 s" in report
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (semconv.ENV_SPANS_FILE_MAX_MB, "lots"),
+        (semconv.ENV_SPANS_FILE_MAX_MB, "-1"),
+        (semconv.ENV_SPANS_FILE_BACKUPS, "2.5"),
+        (semconv.ENV_SPANS_FILE_BACKUPS, "-3"),
+    ],
+)
+def test_a_bad_spans_file_setting_is_refused_naming_it(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(TracingConfigError, match=name):
+        configure_tracing(env={semconv.ENV_HOME: str(tmp_path), name: value}, set_global=False)
+
+
+def test_the_spans_file_rotation_settings_reach_the_exporter(
+    tmp_path: Path, owned: list[TracingHandle]
+) -> None:
+    handle = configure_tracing(
+        env={
+            semconv.ENV_HOME: str(tmp_path),
+            semconv.ENV_SPANS_FILE_MAX_MB: "0.5",
+            semconv.ENV_SPANS_FILE_BACKUPS: "7",
+        },
+        set_global=False,
+    )
+    owned.append(handle)
+    (exporter,) = handle.exporters
+    assert isinstance(exporter.inner, OtlpJsonFileExporter)
+    assert (exporter.inner.max_bytes, exporter.inner.backups) == (512 * 1024, 7)
+    default = configure_tracing(env={semconv.ENV_HOME: str(tmp_path)}, set_global=False)
+    owned.append(default)
+    (inner,) = (e.inner for e in default.exporters)
+    assert isinstance(inner, OtlpJsonFileExporter)
+    assert inner.max_bytes * (inner.backups + 1) <= 64 * 1024 * 1024
