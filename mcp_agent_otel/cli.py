@@ -6,38 +6,32 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
-import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
-from rich.table import Table
 
 from mcp_agent_otel._version import __version__
-from mcp_agent_otel.autonomous.errors import AgentError
-from mcp_agent_otel.autonomous.meta_coordinator import (
-    ConsentCallback,
-    MetaCoordinator,
-    ServersConfig,
-    describe_call,
-)
-from mcp_agent_otel.autonomous.models import StepPlan, Subtask, WorkflowResult
-from mcp_agent_otel.autonomous.servers import demo_servers_config
-from mcp_agent_otel.autonomous.workload import DEMO_TASKS
-from mcp_agent_otel.tracing.setup import TracingConfigError, TracingHandle, configure_tracing
-from mcp_agent_otel.tracing.spans import shorten
-from mcp_agent_otel.tracing.tree import TraceCollector, render_tree, span_tree
+
+# What a command runs is imported when it runs: `--help` and each subcommand import only what
+# they use (tests/test_cli_imports.py checks which modules `--help` and `run --help` load).
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from mcp_agent_otel.autonomous.meta_coordinator import ConsentCallback, ServersConfig
+    from mcp_agent_otel.autonomous.models import StepPlan, Subtask, WorkflowResult
+    from mcp_agent_otel.tracing.setup import TracingHandle
+    from mcp_agent_otel.tracing.tree import TraceCollector
 
 EXPORT_GRACE_S = 3.0  # how long a command waits at exit for its spans to be exported
+CATALOGUE_FILE = "tool-catalogue.json"  # in the state directory (see tool_catalogue)
 
 console = Console()
 errors = Console(stderr=True)
@@ -54,6 +48,15 @@ class _LazyGroup(click.Group):
         "dashboard": "mcp_agent_otel.analyzer.dashboard_command:dashboard_command",
         "profile": "mcp_agent_otel.monitoring.commands:profile_command",
     }
+    # What `--help` lists for each, so that listing imports none of them
+    # (tests/test_cli_imports.py checks these are the commands' own short help).
+    lazy_help: Final = {
+        "analyzer": "The regression analyzer: OTLP receiver, baselines, comparisons, alerts.",
+        "cache": "The TaskAnalyzer cache (MCP_AGENT_OTEL_CACHE, _CACHE_DIR, _CACHE_TTL, ...).",
+        "check": "CI gate: compare a candidate against --baseline NAME.",
+        "dashboard": "Open the latency dashboard on the analyzer's store.",
+        "profile": "Profile a workload through the real pipeline and report it from its spans.",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
@@ -67,6 +70,15 @@ class _LazyGroup(click.Group):
             self.add_command(command, cmd_name)
         return command
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, with a stand-in carrying the short help of each command that is
+        not imported yet: click's own layout, no import."""
+        commands = dict(self.commands)
+        for name, text in self.lazy_help.items():
+            commands.setdefault(name, click.Command(name, help=text))
+        stand_in = click.Group(self.name, commands=commands)
+        click.Group.format_commands(stand_in, ctx, formatter)
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mcp-agent-otel")
@@ -79,6 +91,10 @@ def _traced(collector: TraceCollector) -> Iterator[TracingHandle]:
     """Tracing for one CLI command: set up from OTEL_*, flushed and shut down at the end."""
     # The OTLP exporters log a traceback per failed batch, and our loss-counting wrapper a
     # warning at the first: the command reports all losses in one line at the end instead.
+    import logging
+
+    from mcp_agent_otel.tracing.setup import configure_tracing
+
     logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
     logging.getLogger("mcp_agent_otel.tracing.export").setLevel(logging.ERROR)
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
@@ -96,10 +112,14 @@ def _traced(collector: TraceCollector) -> Iterator[TracingHandle]:
 
 
 def _servers(path: str | None) -> ServersConfig:
+    from mcp_agent_otel.autonomous.servers import demo_servers_config
+
     return Path(path) if path else demo_servers_config()
 
 
 def _print_trace(collector: TraceCollector, result: WorkflowResult) -> None:
+    from mcp_agent_otel.tracing.tree import render_tree, span_tree
+
     if result.trace_id is None:
         return
     spans = collector.spans(result.trace_id)
@@ -108,6 +128,10 @@ def _print_trace(collector: TraceCollector, result: WorkflowResult) -> None:
 
 
 def _print_result(result: WorkflowResult) -> None:
+    from rich.table import Table
+
+    from mcp_agent_otel.tracing.spans import shorten
+
     table = Table(show_header=True, header_style="bold", title="steps")
     for column in ("#", "subtask", "tool", "status", "ms", "output / error"):
         table.add_column(column)
@@ -129,6 +153,10 @@ def _print_result(result: WorkflowResult) -> None:
 def _print_plan(result: WorkflowResult) -> None:
     """The decision, step by step: what each subtask asks, the tool, its effect, its arguments
     and fallbacks; and the subtasks that would stop the run, with why."""
+    from rich.table import Table
+
+    from mcp_agent_otel.tracing.spans import shorten
+
     table = Table(show_header=True, header_style="bold", title="plan (nothing was called)")
     for column in ("#", "subtask", "intent", "tool", "effect", "arguments", "fallbacks"):
         table.add_column(column)
@@ -161,6 +189,8 @@ def _print_plan(result: WorkflowResult) -> None:
 
 def _ask_consent(plan: StepPlan, subtask: Subtask | None) -> bool:
     """A yes typed at the terminal lets one destructive step run."""
+    from mcp_agent_otel.autonomous.meta_coordinator import describe_call
+
     what = f'"{subtask.text}"' if subtask is not None else f"step {plan.subtask_index}"
     return click.confirm(
         f"{what} would call {describe_call(plan)}, which cannot be undone. Run it?",
@@ -179,7 +209,11 @@ async def _run_tasks(
     allow_destructive: bool = False,
     confirm: ConsentCallback | None = None,
     verbose: bool = False,
+    lazy_start: bool = True,
 ) -> list[WorkflowResult]:
+    from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
+    from mcp_agent_otel.tracing.setup import home_dir
+
     results: list[WorkflowResult] = []
     job = progress.add_task("running tasks", total=len(tasks)) if progress else None
     async with MetaCoordinator.from_config(
@@ -187,7 +221,13 @@ async def _run_tasks(
         call_timeout_s=timeout,
         allow_destructive=allow_destructive,
         confirm=confirm,
-        discovery={"server_stderr": sys.stderr if verbose else None},
+        # The servers' listings are kept in the state directory: a later command starts only
+        # the servers its task calls (``lazy_start``; a workload that needs them all starts
+        # them together instead, at the first discovery).
+        discovery={
+            "server_stderr": sys.stderr if verbose else None,
+            "catalogue": home_dir() / CATALOGUE_FILE if lazy_start else None,
+        },
     ) as agent:
         for task in tasks:
             results.append(await agent.run(task, plan_only=plan_only))
@@ -237,6 +277,12 @@ def run(
     confidently, or a destructive step was not allowed (the run then stops before any call);
     2 for bad input.
     """
+    import asyncio
+
+    from mcp_agent_otel.autonomous.errors import AgentError
+    from mcp_agent_otel.tracing.setup import TracingConfigError
+    from mcp_agent_otel.tracing.tree import TraceCollector
+
     collector = TraceCollector()
     interactive = sys.stdin.isatty() and not as_json
     try:
@@ -271,10 +317,23 @@ def run(
 @click.option("--quiet", is_flag=True, help="print only the summary, not every trace")
 def demo(timeout: float, quiet: bool) -> None:
     """Run the demo workload over the bundled MCP servers, printing each trace."""
+    import asyncio
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from mcp_agent_otel.autonomous.errors import AgentError
+    from mcp_agent_otel.autonomous.servers import demo_servers_config
+    from mcp_agent_otel.autonomous.workload import DEMO_TASKS
+    from mcp_agent_otel.tracing.setup import TracingConfigError
+    from mcp_agent_otel.tracing.tree import TraceCollector
+
     collector = TraceCollector(max_traces=len(DEMO_TASKS) + 1)
     try:
         with _traced(collector) as handle, Progress(console=console, transient=True) as progress:
-            results = asyncio.run(_run_tasks(demo_servers_config(), DEMO_TASKS, timeout, progress))
+            results = asyncio.run(
+                _run_tasks(demo_servers_config(), DEMO_TASKS, timeout, progress, lazy_start=False)
+            )
     except (AgentError, TracingConfigError) as exc:
         _fail(str(exc))
     summary = Table(title="demo workload", header_style="bold")

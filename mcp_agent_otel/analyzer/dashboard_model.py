@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from mcp_agent_otel.analyzer import gate, ingest
 from mcp_agent_otel.analyzer.aggregates import BucketAggregate, Exemplar
@@ -212,8 +214,10 @@ def collect(
     version: str | None = None,
     only: int | None = None,
     now: float | None = None,
+    cache: DashboardCache | None = None,
 ) -> DashboardData:
-    """The dashboard's data (``only``: one operation id, for its detail page)."""
+    """The dashboard's data (``only``: one operation id, for its detail page). ``cache``
+    keeps pages' data and comparisons between loads (see ``DashboardCache``)."""
     label, seconds = parse_window(window)
     now = time.time() if now is None else now
     analyzer.ingestor.try_flush()
@@ -221,6 +225,15 @@ def collect(
     step = step_for(seconds, analyzer.config.bucket_seconds)
     since = int(now - seconds) // step * step
     until = math.ceil(now / step) * step
+    freshness: tuple[Any, int] = ((), 0)
+    if cache is not None:
+        freshness = (
+            store.baselines_signature(),
+            store.counters().get(ingest.SPANS_ACCEPTED, 0),
+        )
+        page = cache.get(("page", label, version, only, since, until), *freshness)
+        if isinstance(page, DashboardData):
+            return dataclasses.replace(page, now=now)
     known = store.operations()
     if only is not None and only not in known:
         raise LookupError(f"no operation with id {only}")
@@ -237,7 +250,7 @@ def collect(
     shown_keys = [known[i] for i in grouped if i in known]
     baseline_stats = _baseline_stats(analyzer, {active[k] for k in shown_keys if k in active})
     comparisons = _comparisons(
-        analyzer, {active[k][1] for k in shown_keys if k in active}, candidate
+        analyzer, {active[k][1] for k in shown_keys if k in active}, candidate, cache, freshness
     )
 
     views = []
@@ -286,7 +299,7 @@ def collect(
             if (a.service, a.name) == (key.service, key.name)
         ][:MAX_ALERTS]
     counters = store.counters()
-    return DashboardData(
+    data = DashboardData(
         now=now,
         window=label,
         since=float(since),
@@ -300,6 +313,9 @@ def collect(
         total=step_stats(since, BucketAggregate.merged(everything, rel)),
         accepted_spans=counters.get(ingest.SPANS_ACCEPTED, 0),
     )
+    if cache is not None:
+        cache.put(("page", label, version, only, since, until), *freshness, data)
+    return data
 
 
 def _baseline_stats(
@@ -314,7 +330,11 @@ def _baseline_stats(
 
 
 def _comparisons(
-    analyzer: Analyzer, names: Iterable[str], candidate: str | None
+    analyzer: Analyzer,
+    names: Iterable[str],
+    candidate: str | None,
+    cache: DashboardCache | None = None,
+    freshness: tuple[Any, int] = ((), 0),
 ) -> dict[str, dict[str, Comparison] | str]:
     """Per baseline name: its comparisons with the candidate version by operation label, or
     the reason there are none."""
@@ -323,6 +343,11 @@ def _comparisons(
         if candidate is None:
             out[name] = "no version to compare yet"
             continue
+        if cache is not None:
+            found = cache.get(("comparisons", name, candidate), *freshness)
+            if found is not None:
+                out[name] = found
+                continue
         try:
             report = gate.run_comparison(
                 analyzer.store, name, gate.Candidate(selector=Selector(version=candidate))
@@ -334,4 +359,50 @@ def _comparisons(
             out[name] = f"could not compare: {exc}"
             continue
         out[name] = {c.operation: c for c in report.comparisons}
+        if cache is not None:
+            cache.put(("comparisons", name, candidate), *freshness, out[name])
     return out
+
+
+ComparisonResult = dict[str, Comparison] | str  # by operation label, or why there is none
+
+
+class DashboardCache:
+    """What the dashboard computed, kept between page loads until spans arrive.
+
+    Two kinds of entries: the comparisons (``gate.run_comparison``, per baseline and candidate
+    version, shared by every window and page) and whole pages' data (per window, version,
+    operation and first time step). An entry is reused while the same baselines exist and no
+    span was accepted since it was computed. After new spans arrive it is recomputed at the
+    next load, but at most once per ``min_interval_s`` while spans keep arriving, so a page
+    under steady ingest costs one computation per interval rather than one per load. A
+    baseline created or deleted is seen at once; a new time step starts a new page entry.
+    Safe to share between the server's threads.
+    """
+
+    def __init__(
+        self, min_interval_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.min_interval_s = min_interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        # key -> (baselines signature, spans accepted, computed at, value)
+        self._entries: dict[tuple[Any, ...], tuple[Any, int, float, Any]] = {}
+
+    def get(self, key: tuple[Any, ...], baselines: Any, accepted: int) -> Any | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] != baselines:
+            return None
+        if entry[1] != accepted and self._clock() - entry[2] >= self.min_interval_s:
+            return None
+        return entry[3]
+
+    def put(self, key: tuple[Any, ...], baselines: Any, accepted: int, value: Any) -> None:
+        with self._lock:
+            if len(self._entries) >= _MAX_CACHED:
+                self._entries.clear()
+            self._entries[key] = (baselines, accepted, self._clock(), value)
+
+
+_MAX_CACHED = 256

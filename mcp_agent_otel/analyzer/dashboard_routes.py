@@ -70,6 +70,7 @@ def add_routes(app: FastAPI, analyzer: Analyzer, links: JaegerLinks | None = Non
     """Serve the dashboard from ``app`` (Jaeger links from ``MCP_AGENT_OTEL_JAEGER_URL`` when
     ``links`` is not given)."""
     jaeger = links if links is not None else jaeger_links_from_env()
+    cache = dashboard_model.DashboardCache()  # reused between loads, until spans arrive
 
     def authorized(request: Request) -> bool:
         if not analyzer.tokens.enabled:
@@ -91,7 +92,7 @@ def add_routes(app: FastAPI, analyzer: Analyzer, links: JaegerLinks | None = Non
             return _html(dashboard_html.render_login(), 401)
         try:
             seconds = parse_refresh(refresh)
-            data = dashboard_model.collect(analyzer, window=window, version=version)
+            data = dashboard_model.collect(analyzer, window=window, version=version, cache=cache)
         except dashboard_model.DashboardInputError as exc:
             return _html(dashboard_html.render_error("Cannot show that", str(exc)), 400)
         except StoreError as exc:
@@ -116,7 +117,9 @@ def add_routes(app: FastAPI, analyzer: Analyzer, links: JaegerLinks | None = Non
             return _html(dashboard_html.render_login(), 401)
         try:
             seconds = parse_refresh(refresh)
-            data = dashboard_model.collect(analyzer, window=window, version=version, only=op_id)
+            data = dashboard_model.collect(
+                analyzer, window=window, version=version, only=op_id, cache=cache
+            )
         except dashboard_model.DashboardInputError as exc:
             return _html(dashboard_html.render_error("Cannot show that", str(exc)), 400)
         except LookupError:

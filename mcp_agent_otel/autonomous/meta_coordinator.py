@@ -272,7 +272,7 @@ class MetaCoordinator:
             },
         ) as span:
             subtasks = {s.index: s for s in analysis.subtasks}
-            catalogue = {t.ref: t for t in self.discovery.tools}
+            catalogue = self.discovery.catalogue
             plans = {p.subtask_index: p for p in decision.steps}
             # A plan that cannot do all it was asked, or that would delete without consent, runs
             # nothing: a partial run could change what the user meant to change only as a whole.
@@ -290,9 +290,9 @@ class MetaCoordinator:
             concurrent = decision.pattern in _CONCURRENT_PATTERNS
             runnable = [] if refused else list(plans)
             for wave in execution_waves(analysis, runnable, concurrent):
-                outcomes = await asyncio.gather(
-                    *(self._run_step(plans[i], subtasks.get(i), results, catalogue) for i in wave)
-                )
+                runs = [self._run_step(plans[i], subtasks.get(i), results, catalogue) for i in wave]
+                # One step is awaited here: gather would wrap it in a Task of its own.
+                outcomes = [await runs[0]] if len(runs) == 1 else await asyncio.gather(*runs)
                 results.update((r.subtask_index, r) for r in outcomes)
             ordered = tuple(results[i] for i in sorted(results))
             failed = [r for r in ordered if r.status is not StepStatus.OK]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import types
 import typing
@@ -218,8 +219,8 @@ class ToolInfo(Model):
     category: ToolCategory
     annotations: str = "{}"  # canonical JSON of the tool's MCP annotations (readOnlyHint, ...)
 
-    @property
-    def ref(self) -> ToolRef:
+    @functools.cached_property
+    def ref(self) -> ToolRef:  # built once: the engine and the executor index tools by it
         return ToolRef(self.server, self.name)
 
     def schema(self) -> JsonObject:

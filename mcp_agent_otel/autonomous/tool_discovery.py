@@ -29,7 +29,7 @@ from typing import Any, Final, TextIO
 
 import mcp.types as mcp_types
 from mcp import Client
-from mcp.client.session import ClientRequestContext
+from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPError
@@ -40,10 +40,19 @@ from mcp_agent_otel.autonomous.errors import AgentError, ServerConfigError
 from mcp_agent_otel.autonomous.lexicon import categorize_tool
 from mcp_agent_otel.autonomous.models import ToolInfo, ToolRef, canonical_json
 from mcp_agent_otel.autonomous.servers import telemetry_env
+from mcp_agent_otel.autonomous.tool_catalogue import (
+    cached_tools,
+    catalogue_key,
+    read_catalogue,
+    store_tools,
+)
 from mcp_agent_otel.tracing import semconv, spans
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there
+    from anyio import fail_after as deadline
     from exceptiongroup import BaseExceptionGroup
+else:
+    from asyncio import timeout as deadline
 
 _log = logging.getLogger(__name__)
 
@@ -281,6 +290,8 @@ class _Connection:
     tools: tuple[ToolInfo, ...] = ()
     notifies_list_changed: bool = False
     stale: bool = True
+    # Tools from the catalogue on disk; no process yet (started by the first call).
+    cached: bool = False
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -306,9 +317,15 @@ class ToolDiscovery:
         environ: Mapping[str, str] | None = None,
         retry_after_s: float = 30.0,
         server_stderr: TextIO | None = None,
+        catalogue: str | os.PathLike[str] | None = None,
     ) -> None:
         """``server_stderr``: where stdio servers' own stderr lines go (prefixed with the
-        server's name); by default they are kept only to explain a server that fails."""
+        server's name); by default they are kept only to explain a server that fails.
+
+        ``catalogue``: a file that keeps each server's listing (see ``tool_catalogue``). With
+        it, discovery takes a server's tools from there while they are valid and starts the
+        server only when one of its tools is first called; without it, every server is
+        started and listed at the first discovery."""
         if not servers:
             raise ServerConfigError("no MCP servers configured: pass at least one ServerSpec")
         names = [s.name for s in servers]
@@ -327,6 +344,11 @@ class ToolDiscovery:
         self._relist_tasks: set[asyncio.Task[None]] = set()
         self._owners: set[asyncio.Task[None]] = set()  # the tasks that own a client context
         self._lock = asyncio.Lock()
+        self._catalogue = Path(catalogue) if catalogue is not None else None
+        self._starting: dict[str, asyncio.Lock] = {}  # per server, for a lazy start
+        self._stored: dict[str, tuple[ToolInfo, ...]] = {}  # last listing written, per server
+        # The tools, and by reference; rebuilt after any listing or lost connection.
+        self._index: tuple[tuple[ToolInfo, ...], dict[ToolRef, ToolInfo]] | None = None
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -337,13 +359,33 @@ class ToolDiscovery:
 
     @property
     def tools(self) -> tuple[ToolInfo, ...]:
-        return tuple(t for c in self._connections.values() for t in c.tools)
+        return self._tool_index()[0]
+
+    @property
+    def catalogue(self) -> Mapping[ToolRef, ToolInfo]:
+        """The discovered tools by reference."""
+        return self._tool_index()[1]
+
+    def _tool_index(self) -> tuple[tuple[ToolInfo, ...], dict[ToolRef, ToolInfo]]:
+        if self._index is None:  # in the configuration's order, however servers started
+            conns = [self._connections.get(spec.name) for spec in self._specs]
+            tools = tuple(t for c in conns if c is not None for t in c.tools)
+            self._index = (tools, {t.ref: t for t in tools})
+        return self._index
 
     @property
     def contexts(self) -> Mapping[str, tuple[str, ...]]:
         """Per server, the directories its configuration names (see ``ServerSpec.directories``):
         what a relative path or an omitted repository means for its tools."""
         return self._directories
+
+    def session(self, server: str) -> ClientSession:
+        """The open MCP session to ``server`` (``ServerUnavailableError`` when it has none)."""
+        conn = self._connections.get(server)
+        if conn is None or not conn.alive or conn.client is None:
+            reason = self.server_failure(server) or _describe(conn.error if conn else None)
+            raise ServerUnavailableError(f"MCP server {server!r} is unavailable: {reason}")
+        return conn.client.session
 
     def server_failure(self, server: str) -> str | None:
         """Why ``server`` is unavailable (None when it is healthy or not tried yet)."""
@@ -374,31 +416,37 @@ class ToolDiscovery:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._connections.clear()
+        self._index = None
 
     async def discover(self, *, refresh: bool = False) -> tuple[ToolInfo, ...]:
         """List tools from every server that needs it, concurrently; return the catalogue."""
         with spans.stage_span(semconv.SPAN_DISCOVER) as span:
             async with self._lock:
                 due = [spec for spec in self._specs if refresh or self._needs_listing(spec.name)]
+                cached = self._from_catalogue(due) if due and not refresh else set()
+                due = [spec for spec in due if spec.name not in cached]
                 if due:
                     await asyncio.gather(*(self._list_server(spec) for spec in due))
-                self._update_fingerprint()
+                if self._index is None:  # the tools changed (or may have): new fingerprint
+                    self._update_fingerprint()
             failed = [s.name for s in self._specs if not self._is_healthy(s.name)]
+            tools = self.tools
             spans.set_attributes(
                 span,
                 {
-                    semconv.TOOLS_COUNT: len(self.tools),
+                    semconv.TOOLS_COUNT: len(tools),
                     semconv.SERVERS_COUNT: len(self._specs),
                     semconv.SERVERS_FAILED: len(failed),
                     semconv.ENV_FINGERPRINT: self._fingerprint,
                     semconv.DISCOVERY_LISTED: len(due),
+                    semconv.DISCOVERY_CACHED: len(cached) if cached else None,
                 },
             )
             if failed and len(failed) == len(self._specs):
                 spans.mark_error(
                     span, semconv.ERROR_SERVER_UNAVAILABLE, "no MCP server is available"
                 )
-            return self.tools
+            return tools
 
     async def call_tool(
         self, ref: ToolRef, arguments: Mapping[str, Any], *, timeout_s: float
@@ -408,13 +456,16 @@ class ToolDiscovery:
         Raises ``ServerUnavailableError`` (server down), ``TimeoutError``, or the client's error.
         """
         conn = self._connections.get(ref.server)
+        if conn is not None and conn.cached:
+            conn = await self._start_cached(ref.server)
         if conn is None or not conn.alive or conn.client is None:
             reason = self.server_failure(ref.server) or _describe(conn.error if conn else None)
             raise ServerUnavailableError(f"MCP server {ref.server!r} is unavailable: {reason}")
         try:
-            return await asyncio.wait_for(
-                conn.client.call_tool(ref.name, dict(arguments)), timeout=timeout_s
-            )
+            # A deadline on this task; asyncio.wait_for would run the call in a Task of its
+            # own (Python 3.11), a cost on every call.
+            async with deadline(timeout_s):
+                return await conn.client.call_tool(ref.name, dict(arguments))
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:  # the server died: reconnect at next discovery
                 self._drop(conn, exc)
@@ -425,6 +476,46 @@ class ToolDiscovery:
         _stop(conn)
         if self._connections.get(conn.spec.name) is conn:
             del self._connections[conn.spec.name]
+            self._index = None
+
+    # -- the catalogue on disk: discovery without starting servers ----------------------------
+
+    def _from_catalogue(self, specs: Sequence[ServerSpec]) -> set[str]:
+        """Take the tools of servers not started yet from the catalogue, where it has them."""
+        if self._catalogue is None:
+            return set()
+        entries = read_catalogue(self._catalogue)
+        served: set[str] = set()
+        for spec in specs:
+            if spec.name in self._connections or spec.name in self._failures:
+                continue
+            found = cached_tools(entries, _catalogue_key(spec))
+            if found is None:
+                continue
+            tools, list_changed = found
+            self._connections[spec.name] = _Connection(
+                spec=spec,
+                tools=tuple(tool_info(spec.name, t) for t in tools),
+                notifies_list_changed=list_changed,
+                stale=False,
+                cached=True,
+            )
+            served.add(spec.name)
+        if served:
+            self._index = None
+        return served
+
+    async def _start_cached(self, server: str) -> _Connection | None:
+        """Start a server known from the catalogue (its first call): connect and list it, so
+        a listing that changed replaces the catalogue's and the fingerprint moves on."""
+        async with self._starting.setdefault(server, asyncio.Lock()):
+            conn = self._connections.get(server)
+            if conn is not None and conn.cached:
+                del self._connections[server]
+                self._index = None
+                await self._list_server(next(s for s in self._specs if s.name == server))
+                self._update_fingerprint()
+            return self._connections.get(server)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -433,11 +524,13 @@ class ToolDiscovery:
         if failure is not None:  # a failed server is retried, but not on every discovery
             return time.monotonic() - failure[0] >= self._retry_after_s
         conn = self._connections.get(server)
+        if conn is not None and conn.cached:  # from the catalogue: listed when first started
+            return False
         return conn is None or not conn.alive or conn.stale or not conn.notifies_list_changed
 
     def _is_healthy(self, name: str) -> bool:
         conn = self._connections.get(name)
-        return conn is not None and conn.alive
+        return conn is not None and (conn.alive or conn.cached)
 
     async def _list_server(self, spec: ServerSpec) -> None:
         with spans.stage_span(
@@ -473,6 +566,18 @@ class ToolDiscovery:
             self._failures.pop(spec.name, None)
             conn.tools = tuple(tool_info(spec.name, t) for t in result.tools)
             conn.stale = False
+            self._index = None
+            # Written when the listing differs from what this process last wrote (a server
+            # without list_changed is listed at every discovery: no write each time).
+            if self._catalogue is not None and self._stored.get(spec.name) != conn.tools:
+                self._stored[spec.name] = conn.tools
+                store_tools(
+                    self._catalogue,
+                    _catalogue_key(spec),
+                    spec.name,
+                    result.tools,
+                    conn.notifies_list_changed,
+                )
             spans.set_attributes(span, {semconv.TOOLS_COUNT: len(conn.tools)})
 
     async def _connect(self, spec: ServerSpec) -> _Connection:
@@ -481,6 +586,7 @@ class ToolDiscovery:
             return conn
         conn = _Connection(spec=spec)
         self._connections[spec.name] = conn
+        self._index = None
         # The client context must be entered and exited by one task: it owns the connection.
         conn.task = asyncio.create_task(self._own_connection(conn), name=f"mcp:{spec.name}")
         self._owners.add(conn.task)
@@ -615,6 +721,10 @@ class ToolDiscovery:
                     listener(old, new)
                 except Exception:
                     _log.exception("environment-change listener %r failed", listener)
+
+
+def _catalogue_key(spec: ServerSpec) -> str:
+    return catalogue_key(spec.command, spec.args, spec.env, spec.url)
 
 
 def _stop(conn: _Connection) -> None:

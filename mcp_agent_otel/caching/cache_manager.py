@@ -194,6 +194,9 @@ class AnalysisCache:
         self._warned: set[str] = set()
         self._epoch = 0  # in-process count of global invalidations: the race guard
         self._analyses: dict[bytes, TaskAnalysis] = {}
+        # Hits served in process: (normalised task, fingerprint) -> _Hot. Current while nothing
+        # was written to the database since (see ``_change_token``) and the entry is fresh.
+        self._hot: dict[tuple[str, str], _Hot] = {}
 
     @property
     def directory(self) -> Path:
@@ -215,10 +218,18 @@ class AnalysisCache:
             look.result = CacheResult.BYPASS
             self._record(span, look)
             return compute(task)
+        hot = self._hot.get((normalized, env_fingerprint))
+        if hot is not None:
+            analysis = self._serve_hot(hot, look)
+            if analysis is not None:
+                self._record(span, look)
+                return analysis
         digest = task_digest(normalized)
         epoch = self._epoch
         context: KeyContext | None = None
         previous_key: str | None = None
+        # Taken before anything is read: a hit is remembered only if nobody wrote meanwhile.
+        before = self._change_token(self._store) if self._store is not None else None
         try:
             store, state = self._open()
             context = KeyContext(self.version, env_fingerprint, state.generation)
@@ -231,7 +242,10 @@ class AnalysisCache:
                     analysis = self._decode(store, look.key, row, look)
                     if analysis is not None:
                         look.age_s = row.entry.age(now)
-                        self._maybe_touch(store, look.key, row)
+                        touched = self._maybe_touch(store, look.key, row)
+                        self._keep_hot(
+                            store, before, normalized, env_fingerprint, look.key, row, touched
+                        )
                         self._record(span, look)
                         return analysis
                 elif look.result is CacheResult.EXPIRED:
@@ -260,8 +274,10 @@ class AnalysisCache:
     ) -> None:
         """After a run: drop the cached analysis if its plan failed or had low confidence."""
         reason = outcome_reason(decision_confidence, ok, self.settings.min_confidence)
+        if reason is None:
+            return
         normalized = self._key_text(task, env_fingerprint)
-        if reason is None or not normalized:
+        if not normalized:
             return
         with contextlib.suppress(_Fault):  # reported; a cache failure never fails the run
             self._tombstone(normalized, env_fingerprint, reason)
@@ -622,21 +638,88 @@ class AnalysisCache:
             remember(self._analyses, row.raw, analysis)
         return analysis
 
-    def _maybe_touch(self, store: Store, key: str, row: Row) -> None:
+    def _maybe_touch(self, store: Store, key: str, row: Row) -> float | None:
         """Record the access for LRU: first read after a store, then at most once per interval.
 
         Access times use the wall clock, as diskcache's own ``store_time``/``access_time`` do.
+        Returns the access time now recorded for the entry (None: none is).
         """
         now = time.time()
         if row.access_count > 0 and now - row.access_time < self.settings.touch_interval_s:
-            return
+            return row.access_time
         if time.monotonic() < self._touch_paused_until:
-            return
+            return None
         try:
             store.touch(key, now)
         except Exception as exc:  # a lost touch only blurs the LRU order; the hit stands
             self._touch_paused_until = time.monotonic() + self.settings.retry_after_s
             _log.debug("analysis cache: could not record an access (%s)", exc)
+            return None
+        return now
+
+    # -- internals: hits served in process -----------------------------------------------------
+
+    def _change_token(self, store: Store) -> tuple[int, int, int] | None:
+        """What changes whenever the database does: this thread's connection, SQLite's
+        ``data_version`` (bumped by every commit of another connection or process) and the
+        rows this connection changed itself. None when it cannot be read."""
+        try:
+            con = store.cache._con
+            (version,) = con.execute("PRAGMA data_version").fetchone()
+            return id(con), int(version), con.total_changes
+        except Exception:
+            return None
+
+    def _keep_hot(
+        self,
+        store: Store,
+        before: tuple[int, int, int] | None,
+        normalized: str,
+        env_fingerprint: str,
+        key: str,
+        row: Row,
+        touched: float | None,
+    ) -> None:
+        """Remember a hit read from disk, to serve it again without reading or decoding the row.
+
+        ``before`` is the change token taken before the state and the row were read. Only if no
+        other connection committed since (the same ``data_version``) is the hit remembered, under
+        the token as it is now: this connection's own changes (the touch) included, so the first
+        write by anyone after this ends it. (A token taken only now could be newer than the row.)
+        """
+        if touched is None or row.raw is None or before is None:
+            return
+        analysis = self._analyses.get(row.raw)
+        token = self._change_token(store)
+        if analysis is None or token is None or token[:2] != before[:2]:
+            return
+        if len(self._hot) >= _HOT_ENTRIES:
+            self._hot.clear()
+        self._hot[(normalized, env_fingerprint)] = _Hot(
+            analysis=analysis,
+            key=key,
+            created_at=row.entry.created_at,
+            expires_at=row.entry.expires_at,
+            touch_due=touched + self.settings.touch_interval_s,
+            epoch=self._epoch,
+            token=token,
+        )
+
+    def _serve_hot(self, hot: _Hot, look: _Lookup) -> TaskAnalysis | None:
+        """The remembered analysis, if nothing was written since and the entry is still fresh
+        (not expired, and not due the next recorded access): one PRAGMA, no row read."""
+        store = self._store
+        if store is None or hot.epoch != self._epoch:
+            return None
+        now = self._clock()
+        if now >= hot.expires_at or time.time() >= hot.touch_due:
+            return None
+        if self._change_token(store) != hot.token:
+            return None
+        look.result = CacheResult.HIT
+        look.key = hot.key
+        look.age_s = max(0.0, now - hot.created_at)
+        return hot.analysis
 
     def _probe_previous(
         self,
@@ -887,6 +970,20 @@ class AnalysisCache:
 
 
 _PATTERN_MEMBERS: Final = 8  # tasks remembered per shape for the similarity lookup
+_HOT_ENTRIES: Final = 1024  # hits remembered in process
+
+
+@dataclass(frozen=True)
+class _Hot:
+    """A hit served from disk, kept to be served again while the database is unchanged."""
+
+    analysis: TaskAnalysis
+    key: str
+    created_at: float
+    expires_at: float  # the cache's clock
+    touch_due: float  # wall clock: when the next access is due to be recorded (LRU)
+    epoch: int
+    token: tuple[int, int, int]
 
 
 def decomposition_pattern(analysis: TaskAnalysis) -> dict[str, Any]:

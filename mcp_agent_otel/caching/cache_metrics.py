@@ -17,6 +17,9 @@ from opentelemetry import metrics
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.tracing import semconv
 
+# The hit counter's attributes per cache level, built once (a hit is the hot path).
+_LEVELS: dict[int, dict[str, int]] = {level: {semconv.CACHE_LEVEL: level} for level in (1, 2)}
+
 
 class CacheMetrics:
     """Hit, miss, eviction and invalidation counters of one cache object."""
@@ -50,8 +53,11 @@ class CacheMetrics:
 
     def hit(self, level: int) -> None:
         self._count("hits")
-        with contextlib.suppress(Exception):  # telemetry never breaks the cache
-            self._hits.add(1, {semconv.CACHE_LEVEL: level})
+        attributes = _LEVELS.get(level) or {semconv.CACHE_LEVEL: level}
+        try:
+            self._hits.add(1, attributes)
+        except Exception:  # telemetry never breaks the cache
+            return
 
     def miss(self, result: str) -> None:
         self._count("misses")

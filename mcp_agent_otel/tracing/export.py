@@ -51,10 +51,19 @@ def otlp_json(spans: Sequence[ReadableSpan]) -> str:
     integers as strings and default values left out: what protobuf's ``MessageToDict`` of the
     SDK's own encoding gives, which a test checks field by field.
     """
-    grouped: dict[Resource, dict[InstrumentationScope | None, list[str]]] = {}
+    # Grouped by the resource object first: a provider gives all its spans the same one, and
+    # hashing a Resource serialises its attributes (per span, that cost more than the span).
+    by_object: dict[int, tuple[Resource, dict[InstrumentationScope | None, list[str]]]] = {}
     for span in spans:
-        scopes = grouped.setdefault(span.resource, {})
-        scopes.setdefault(span.instrumentation_scope or None, []).append(_span(span))
+        found = by_object.get(id(span.resource))
+        if found is None:
+            found = by_object[id(span.resource)] = (span.resource, {})
+        found[1].setdefault(span.instrumentation_scope or None, []).append(_span(span))
+    grouped: dict[Resource, dict[InstrumentationScope | None, list[str]]] = {}
+    for resource, by_scope in by_object.values():  # equal resources as one (OTLP's grouping)
+        scopes = grouped.setdefault(resource, {})
+        for scope, encoded in by_scope.items():
+            scopes.setdefault(scope, []).extend(encoded)
     resource_spans = []
     for resource, scopes in grouped.items():
         scope_spans = []
@@ -158,8 +167,28 @@ def _link(link: Link) -> str:
 def _attributes(attributes: Attributes) -> str:
     if not attributes:
         return ""
-    pairs = ",".join(f'{{"key":{_q(k)},"value":{_value(v)}}}' for k, v in attributes.items())
-    return f'"attributes":[{pairs}]'
+    return f'"attributes":[{",".join(_pair(k, v) for k, v in attributes.items())}]'
+
+
+# Encoded key-value pairs: spans repeat the same keys and mostly the same values (operation,
+# tool and server names, flags), so most pairs are encoded once. Keyed with the value's type
+# (True == 1 == 1.0 would otherwise share an entry); unhashable values are not kept.
+_PAIRS: dict[tuple[str, type, Any], str] = {}
+_MAX_PAIRS = 4096
+
+
+def _pair(key: str, value: Any) -> str:
+    cache_key = (key, type(value), value)
+    try:
+        encoded = _PAIRS.get(cache_key)
+    except TypeError:  # a list or a dict: encoded every time
+        return f'{{"key":{_q(key)},"value":{_value(value)}}}'
+    if encoded is None:
+        encoded = f'{{"key":{_q(key)},"value":{_value(value)}}}'
+        if len(_PAIRS) >= _MAX_PAIRS:
+            _PAIRS.clear()
+        _PAIRS[cache_key] = encoded
+    return encoded
 
 
 def _value(value: Any) -> str:

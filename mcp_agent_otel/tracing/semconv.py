@@ -79,6 +79,8 @@ SERVERS_FAILED: Final = "mcp_agent.servers.failed"
 ENV_FINGERPRINT: Final = "mcp_agent.env.fingerprint"
 EVENT_SERVER_FAILED: Final = "mcp_agent.server.failed"
 DISCOVERY_LISTED: Final = "mcp_agent.discovery.servers_listed"  # servers listed this time
+# servers whose tools came from the catalogue on disk (not started yet)
+DISCOVERY_CACHED: Final = "mcp_agent.discovery.servers_cached"
 
 DECISION_PATTERN: Final = "mcp_agent.decision.pattern"
 DECISION_CONFIDENCE: Final = "mcp_agent.decision.confidence"

@@ -12,9 +12,11 @@ import contextvars
 import os
 import textwrap
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from types import TracebackType
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import (
@@ -94,7 +96,11 @@ def exit_stage(token: contextvars.Token[tuple[str, Span] | None]) -> None:
 def set_attributes(span: Span, attributes: Mapping[str, AttributeValue | None]) -> None:
     """Set attributes, skipping None values; never raises."""
     try:
-        span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+        if not span.is_recording():  # nothing would be kept: build nothing
+            return
+        if None in attributes.values():
+            attributes = {k: v for k, v in attributes.items() if v is not None}
+        span.set_attributes(attributes)
     except Exception:  # tracing never breaks the traced call
         count_recording_failure()
 
@@ -126,39 +132,77 @@ def record_exception(span: Span, exc: BaseException) -> None:
     mark_error(span, type(exc).__qualname__, str(exc) or type(exc).__qualname__)
 
 
-@contextmanager
 def stage_span(
     name: str,
     attributes: Mapping[str, AttributeValue | None] | None = None,
     *,
     kind: SpanKind = SpanKind.INTERNAL,
-) -> Iterator[Span]:
+) -> AbstractContextManager[Span]:
     """Open a current span for one stage; an exception escaping the block marks it ERROR.
 
     Inside ``suppress_instrumentation()`` no span is opened (a non-recording span is yielded).
     Directly inside a stage span of the same name (see ``active_stage_span``) that span is
     reused and receives ``attributes``, so one stage never appears twice.
     """
-    if not is_instrumentation_enabled():
-        yield INVALID_SPAN
-        return
-    outer = active_stage_span(name)
-    if outer is not None:
-        set_attributes(outer, attributes or {})
-        yield outer
-        return
-    attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
-    with _tracer.start_as_current_span(
-        name, kind=kind, attributes=attrs, record_exception=False, set_status_on_exception=False
-    ) as span:
-        token = enter_stage(name, span)
+    return _StageSpan(name, attributes, kind)
+
+
+class _StageSpan:
+    """``stage_span``'s context manager: the span started, made current and ended directly,
+    without the SDK's two generator-based context managers (``start_as_current_span`` and
+    ``use_span``), so a stage span costs no more than a bare SDK span."""
+
+    __slots__ = ("_attributes", "_kind", "_name", "_span", "_stage_token", "_token")
+
+    def __init__(
+        self, name: str, attributes: Mapping[str, AttributeValue | None] | None, kind: SpanKind
+    ) -> None:
+        self._name = name
+        self._attributes = attributes
+        self._kind = kind
+        self._span: Span | None = None
+
+    def __enter__(self) -> Span:
+        if not is_instrumentation_enabled():
+            return INVALID_SPAN
+        name, attributes = self._name, self._attributes
+        outer = active_stage_span(name)
+        if outer is not None:
+            if attributes:
+                set_attributes(outer, attributes)
+            return outer
+        if attributes and None in attributes.values():
+            attributes = {k: v for k, v in attributes.items() if v is not None}
         try:
-            yield span
-        except BaseException as exc:
+            span = _tracer.start_span(name, kind=self._kind, attributes=attributes)
+            if span is INVALID_SPAN:  # the no-op tracer (no SDK): nothing to make current
+                return span
+            self._token = otel_context.attach(trace.set_span_in_context(span))
+        except Exception:  # tracing never breaks the traced call
+            count_recording_failure()
+            return INVALID_SPAN
+        self._stage_token = _active_stage.set((name, span))
+        self._span = span
+        return span
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        span = self._span
+        if span is None:
+            return
+        self._span = None
+        if exc is not None:
             record_exception(span, exc)
-            raise
-        finally:
-            exit_stage(token)
+        exit_stage(self._stage_token)
+        try:
+            otel_context.detach(self._token)
+            span.end()
+        except Exception:
+            count_recording_failure()
 
 
 def capture_content() -> bool:

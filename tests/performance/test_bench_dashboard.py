@@ -7,7 +7,9 @@ requests through the ingestor, real SQLite. Measured, as medians over repeats:
 * ``collect`` (every read the page needs: buckets of the window, baselines, the comparison of
   every operation with its baseline, alerts);
 * ``render`` (the pure HTML + SVG rendering of that data);
-* the whole page over HTTP (``GET /`` on a running analyzer, loopback);
+* the whole page over HTTP (``GET /`` on a running analyzer, loopback), loaded again with no new
+  spans: its data (and comparisons) come from the dashboard's cache, so this is what a reload
+  costs; a load after new spans costs ``collect`` + ``render`` (at most once per few seconds);
 * baselines measured in the same run: the API's ``/api/operations`` query over the same
   window (``reports.operations``), and the comparison alone (``gate.run_comparison``), which
   together say what the page costs beyond what the API already does.
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.bench
 
 SPANS_PER_MINUTE = 20
-TARGET_SECONDS = 1.0
+TARGET_SECONDS = 0.3
 
 
 def _median(fn: Callable[[], object], repeats: int) -> float:
@@ -125,12 +127,18 @@ def test_dashboard_page_cost(tmp_path: Path, bench: BenchRecorder) -> None:
         f"{len(page) / 1024:.0f} KiB ({wire_bytes / 1024:.0f} KiB gzip)"
     )
     bench.record(
-        "overview page over HTTP",
+        "overview page over HTTP (reload, no new spans)",
         http_s * 1000,
         "ms",
-        target=f"< {TARGET_SECONDS * 1000:.0f} ms at 100 operations",
-        met=(http_s < TARGET_SECONDS) if bench.full else None,
-        note=f"{operations} operations, 1 h of 1-min buckets",
+        target=f"<= {TARGET_SECONDS * 1000:.0f} ms at 100 operations",
+        met=(http_s <= TARGET_SECONDS) if bench.full else None,
+        note=f"{operations} operations, 1 h of 1-min buckets; data and comparisons cached",
+    )
+    bench.record(
+        "first load after new spans (collect + render)",
+        (collect_s + render_s) * 1000,
+        "ms",
+        note="recomputed at most once per 5 s while spans keep arriving",
     )
     bench.record("collect (store reads + comparisons)", collect_s * 1000, "ms")
     bench.record("of which comparisons (gate.run_comparison)", compare_s * 1000, "ms")

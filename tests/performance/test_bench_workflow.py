@@ -46,13 +46,15 @@ async def test_decision_path(bench: BenchRecorder) -> None:
     fingerprint = discovery.fingerprint
     analyzer, engine = TaskAnalyzer(), DecisionEngine()
     durations: list[float] = []
+    cpu: list[float] = []  # thread CPU time: what the path costs when it is not preempted
     decisions = 0
     for _ in range(bench.n(20, 300)):
         for task in DEMO_TASKS:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             analysis = analyzer.analyze(task, fingerprint)
             decision = await engine.decide(analysis, tools, fingerprint)
             durations.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - started_cpu) * 1000)
             decisions += len(decision.steps) > 0
     p50, p95 = _percentiles(durations)
     assert decisions > 0
@@ -60,6 +62,15 @@ async def test_decision_path(bench: BenchRecorder) -> None:
     note = f"{len(tools)} tools, analyze+decide"
     bench.record("decision path p50 (23 tools)", p50, "ms", note=note)
     bench.record("decision path p95 (23 tools)", p95, "ms", target="<= 5 ms", met=p95 <= 5)
+    cpu_p95 = _percentiles(cpu)[1]
+    bench.record(
+        "decision path p95 CPU (23 tools)",
+        cpu_p95,
+        "ms",
+        target="<= 5 ms",
+        met=cpu_p95 <= 5,
+        note="CPU time of the deciding thread (a busy machine's scheduling waits excluded)",
+    )
 
 
 async def test_decision_path_50_tools(bench: BenchRecorder) -> None:
