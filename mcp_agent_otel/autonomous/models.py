@@ -88,7 +88,8 @@ class StepStatus(str, enum.Enum):
     OK = "ok"
     ERROR = "error"  # the call failed, or the tool answered with isError
     TIMEOUT = "timeout"
-    UNMATCHED = "unmatched"  # no tool fits the subtask (or none confidently, or an argument is missing)
+    # No tool fits the subtask (or none confidently, or a required argument is missing).
+    UNMATCHED = "unmatched"
     SKIPPED = "skipped"  # not run because a step it depends on failed, or the run was stopped
     NEEDS_CONSENT = "needs_consent"  # a destructive call the user did not allow: never made
 

@@ -25,7 +25,7 @@ DEMO_TASKS: Final[tuple[str, ...]] = (
     "Sort the numbers 5, 3, 9, 1 in descending order",
     'Analyze the sentiment of "I love how fast and clear this agent is"',
     "How many days are between 2025-06-01 and 2025-06-14?",
-    "Read the file missing-report.txt",  # fails for real: no such file (listing a folder is no stand-in)
+    "Read the file missing-report.txt",  # fails for real: no such file (no stand-in read)
     "Calculate 1 / 0",  # fails for real: the error shows in red in its trace
 )
 

@@ -124,7 +124,8 @@ async def test_a_server_that_exits_at_start_is_reported_with_its_last_stderr_lin
     assert failure is not None
     assert "during start-up" in failure
     assert "faulty server: exiting on start with code 3" in failure
-    assert "ExceptionGroup" not in failure and "Connection closed" not in failure
+    assert "ExceptionGroup" not in failure
+    assert "Connection closed" not in failure
     # The server's own stderr did not reach the terminal.
     assert "exiting on start" not in capfd.readouterr().err
 
