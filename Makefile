@@ -37,13 +37,13 @@ browser:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check mcp_agent_otel tests examples
-	$(BIN)/ruff format --check mcp_agent_otel tests examples
+	$(BIN)/ruff check mcp_agent_otel tests examples evals
+	$(BIN)/ruff format --check mcp_agent_otel tests examples evals
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix mcp_agent_otel tests examples
-	$(BIN)/ruff format mcp_agent_otel tests examples
+	$(BIN)/ruff check --fix mcp_agent_otel tests examples evals
+	$(BIN)/ruff format mcp_agent_otel tests examples evals
 
 bench: $(STAMP)
 	$(BIN)/pytest -q -s tests/performance --bench-size=full
