@@ -30,8 +30,9 @@ if TYPE_CHECKING:
         ToolRef,
         WorkflowResult,
     )
+    from mcp_agent_otel.autonomous.server_config import ServerSpec
     from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer, analyze_task
-    from mcp_agent_otel.autonomous.tool_discovery import ServerSpec, ToolDiscovery
+    from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
     from mcp_agent_otel.caching.cache_manager import AnalysisCache, cache_from_env
     from mcp_agent_otel.instrumentation import McpAgentInstrumentor, traced_stage
     from mcp_agent_otel.tracing.setup import TracingHandle, configure_tracing

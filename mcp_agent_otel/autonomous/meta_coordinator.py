@@ -39,13 +39,13 @@ from mcp_agent_otel.autonomous.models import (
     ToolRef,
     WorkflowResult,
 )
-from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer, validate_task
-from mcp_agent_otel.autonomous.tool_discovery import (
+from mcp_agent_otel.autonomous.server_config import (
     ServerSpec,
-    ToolDiscovery,
     load_servers_config,
     parse_servers_config,
 )
+from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer, validate_task
+from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
 from mcp_agent_otel.caching.cache_manager import cache_from_env
 from mcp_agent_otel.tracing import semconv, spans
 

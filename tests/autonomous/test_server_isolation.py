@@ -18,12 +18,8 @@ import pytest
 
 from mcp_agent_otel.autonomous.meta_coordinator import tool_output
 from mcp_agent_otel.autonomous.models import ToolRef
-from mcp_agent_otel.autonomous.tool_discovery import (
-    ServerSpec,
-    ToolDiscovery,
-    parse_servers_config,
-    server_env,
-)
+from mcp_agent_otel.autonomous.server_config import ServerSpec, parse_servers_config, server_env
+from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
 from tests.autonomous.fixtures import FAULTY_SERVER
 
 SECRETS = {

@@ -9,12 +9,12 @@ import pytest
 
 from mcp_agent_otel.autonomous.errors import ServerConfigError
 from mcp_agent_otel.autonomous.models import ToolCategory, ToolInfo, canonical_json
-from mcp_agent_otel.autonomous.tool_discovery import (
+from mcp_agent_otel.autonomous.server_config import (
     ServerSpec,
-    environment_fingerprint,
     load_servers_config,
     parse_servers_config,
 )
+from mcp_agent_otel.autonomous.tool_discovery import environment_fingerprint
 
 
 def test_parses_stdio_and_http_servers() -> None:

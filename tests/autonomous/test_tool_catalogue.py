@@ -14,6 +14,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from mcp_agent_otel.autonomous.models import ToolRef
+from mcp_agent_otel.autonomous.server_config import ServerSpec, parse_servers_config
 from mcp_agent_otel.autonomous.servers import demo_servers_config
 from mcp_agent_otel.autonomous.tool_catalogue import (
     MAX_AGE_S,
@@ -21,12 +22,7 @@ from mcp_agent_otel.autonomous.tool_catalogue import (
     catalogue_key,
     read_catalogue,
 )
-from mcp_agent_otel.autonomous.tool_discovery import (
-    ServerSpec,
-    ServerUnavailableError,
-    ToolDiscovery,
-    parse_servers_config,
-)
+from mcp_agent_otel.autonomous.tool_discovery import ServerUnavailableError, ToolDiscovery
 from mcp_agent_otel.tracing import semconv
 
 CALCULATE = ToolRef("mathdata", "calculate")

@@ -32,8 +32,9 @@ from mcp_agent_otel.autonomous.models import (
     ToolRef,
     canonical_json,
 )
+from mcp_agent_otel.autonomous.server_config import parse_servers_config
 from mcp_agent_otel.autonomous.servers import demo_servers_config
-from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery, parse_servers_config
+from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.tree import SpanNode, span_tree
 from tests.autonomous.fixtures import FAULTY_SERVER

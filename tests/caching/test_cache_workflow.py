@@ -22,9 +22,10 @@ pytest.importorskip("tests.autonomous.test_workflow")
 
 from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
 from mcp_agent_otel.autonomous.models import ToolRef
+from mcp_agent_otel.autonomous.server_config import parse_servers_config
 from mcp_agent_otel.autonomous.servers import demo_servers_config
 from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer
-from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery, parse_servers_config
+from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
 from mcp_agent_otel.caching.cache_manager import AnalysisCache, CacheSettings
 from mcp_agent_otel.tracing import semconv
 from tests.autonomous.fixtures import FAULTY_SERVER

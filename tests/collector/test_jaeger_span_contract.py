@@ -30,8 +30,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
 from mcp_agent_otel.autonomous.models import WorkflowResult
+from mcp_agent_otel.autonomous.server_config import parse_servers_config
 from mcp_agent_otel.autonomous.servers import DEMO_SERVER_NAMES, demo_servers_config
-from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery, parse_servers_config
+from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
 from mcp_agent_otel.autonomous.workload import DEMO_TASKS
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.setup import DEFAULT_SERVICE_NAME, configure_tracing

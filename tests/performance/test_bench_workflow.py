@@ -23,9 +23,10 @@ import numpy as np
 import pytest
 
 from mcp_agent_otel.autonomous.decision_engine import DecisionEngine
+from mcp_agent_otel.autonomous.server_config import parse_servers_config
 from mcp_agent_otel.autonomous.servers import demo_servers_config
 from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer
-from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery, parse_servers_config
+from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
 from mcp_agent_otel.autonomous.workload import DEMO_TASKS
 from tests.autonomous.real_catalogue import CONTEXTS, real_tools
 from tests.autonomous.test_real_decisions import EVERYDAY
