@@ -200,12 +200,13 @@ def adds_to(text: str) -> bool:
 _CHANGE_KINDS: Final = {
     kind: lexicon.word_set(words)
     for kind, words in {
-        "create": "add create make new insert append attach register stage mkdir remember",
+        "create": "add create make new insert append attach register stage mkdir remember "
+        "record link relate connect",
         "write": "write save store put overwrite set",
         "edit": "edit replace modify change patch update",
         "move": "move rename",
         "copy": "copy duplicate clone",
-        "commit": "commit record",
+        "commit": "commit",
         "switch": "checkout switch",
         "compress": "compress gzip zip",
         "toggle": "toggle enable disable",
@@ -262,6 +263,110 @@ def makes_the_change(text: str, tool: ToolInfo) -> bool:
     return asked is None or not kinds or asked in kinds
 
 
+# What a change is made to: the noun a write or delete names as its object ("create an empty
+# file" makes a file, never a directory), and the nouns a tool's name and description's first
+# sentence say it works on.
+_OBJECT_KINDS: Final = {
+    lexicon.stem(word): kind
+    for kind, words in {
+        "file": "file document",
+        "directory": "directory folder dir",
+        "branch": "branch",
+        "entity": "entity node",
+        "relation": "relation relationship",
+        "observation": "observation",
+    }.items()
+    for word in lexicon.word_set(words)
+}
+_OBJECT_STOPS: Final = lexicon.word_set(
+    "to into in from with called named as of for on at by about onto that which"
+)
+_OBJECT_REACH: Final = 4  # how many words after the verb may hold the object's noun
+
+
+@functools.lru_cache(maxsize=4096)
+def object_kind(text: str) -> str | None:
+    """The kind of thing a step's lead verb acts on, when it names one right after the verb
+    ("Create an empty file called notes.txt": file; "Make a folder named drafts": directory;
+    "Move config.json into the logs folder": none, the object is the path)."""
+    tokens = lexicon.tokenize(lexicon.mask_locators(lexicon.mask_quotes(text)))
+    words = [t for t in tokens if t not in lexicon.FILLER_WORDS]
+    if not words or (words[0] not in WRITE_VERBS and words[0] not in DELETE_VERBS):
+        return None
+    for token in words[1 : 1 + _OBJECT_REACH]:
+        kind = _OBJECT_KINDS.get(lexicon.stem(token))
+        if kind is not None:
+            return kind
+        if token in _OBJECT_STOPS:
+            return None
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def verb_and_object_words(text: str) -> tuple[str | None, tuple[str, ...]]:
+    """A step's lead word and the words after it up to the first preposition, quote or path
+    ("Create a tiny image": create, (a, tiny, image))."""
+    masked = lexicon.mask_locators(lexicon.mask_quotes(text))
+    words = [t for t in lexicon.tokenize(masked) if t not in lexicon.FILLER_WORDS]
+    if not words:
+        return None, ()
+    named: list[str] = []
+    position = masked.lower().find(words[0]) + len(words[0])
+    for token in words[1 : 1 + _OBJECT_REACH]:
+        at = masked.lower().find(token, position)
+        if token in _OBJECT_STOPS or any(q in masked[position:at] for q in "\"'`“‘"):
+            break
+        named.append(token)
+        position = at + len(token)
+    return words[0], tuple(named)
+
+
+@functools.lru_cache(maxsize=4096)
+def tool_object_kinds(tool: ToolInfo) -> frozenset[str]:
+    """The kinds of thing a tool works on, from its name and its description's first sentence
+    ("move_file": "Move or rename files and directories" is file and directory)."""
+    words = [*lexicon.identifier_tokens(tool.name), *_stems(_first_sentence(tool.description))]
+    kinds = (_OBJECT_KINDS.get(lexicon.stem(w)) for w in words)
+    return frozenset(k for k in kinds if k is not None)
+
+
+def acts_on_the_object(text: str, tool: ToolInfo) -> bool:
+    """Whether ``tool`` works on the kind of thing ``text`` names as its object (True when
+    either names none)."""
+    asked = object_kind(text)
+    kinds = tool_object_kinds(tool)
+    return asked is None or not kinds or asked in kinds
+
+
+# Verbs that only ask to see something: any tool that returns it honours them. Every other
+# lead verb is what the step asks done, and a tool that never says it does it does not fit
+# ("Translate report.md" is not answered by reading it).
+GENERIC_VERBS: Final = lexicon.word_set(
+    "show read get list display print open tell give fetch retrieve view look lookup see "
+    "return find search query check describe inspect bring calculate compute evaluate determine "
+    "work"
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def content_verb(text: str) -> str | None:
+    """The step's lead verb when it names an action beyond looking and no kind of
+    change (those are kept by ``makes_the_change``): "translate", "link", "count", "echo";
+    None for "show", "what ...", "send me ...", or no verb."""
+    tokens = lexicon.tokenize(lexicon.mask_locators(lexicon.mask_quotes(text)))
+    words = [t for t in tokens if t not in lexicon.FILLER_WORDS]
+    if not words:
+        return None
+    lead = words[0]
+    if lead in GENERIC_VERBS or lead in lexicon.QUESTION_WORDS:
+        return None
+    if len(words) > 1 and words[1] == "me":  # "send me a tiny image" asks to be given it
+        return None
+    if lead not in lexicon.ACTION_VERBS and lead not in WRITE_VERBS and lead not in DELETE_VERBS:
+        return None
+    return None if lexicon.stem(lead) in _KIND_OF_WORD else lead
+
+
 _ELIGIBLE: Final = {
     Intent.READ: frozenset({Effect.READ_ONLY}),
     Intent.WRITE: frozenset({Effect.READ_ONLY, Effect.ADDITIVE, Effect.OVERWRITE}),
@@ -289,15 +394,21 @@ __all__ = [
     "DELETE_VERBS",
     "EFFECT_SOURCE_ANNOTATIONS",
     "EFFECT_SOURCE_INFERRED",
+    "GENERIC_VERBS",
     "PREFERRED",
     "READ_VERBS",
     "WRITE_VERBS",
+    "acts_on_the_object",
     "adds_to",
     "change_kind",
+    "content_verb",
     "eligible",
     "eligible_effects",
     "makes_the_change",
+    "object_kind",
     "subtask_intent",
     "tool_change_kinds",
     "tool_effect",
+    "tool_object_kinds",
+    "verb_and_object_words",
 ]

@@ -305,6 +305,13 @@ _SYNONYMS: Final = {
     "last": "log",
     "latest": "log",
     "recent": "log",
+    "link": "relation",
+    "relate": "relation",
+    "connect": "relation",
+    "memory": "knowledge",
+    "keep": "filter",
+    "research": "search",
+    "investigate": "search",
 }
 SYNONYMS: Final[Mapping[str, str]] = {stem(k): stem(v) for k, v in _SYNONYMS.items()}
 

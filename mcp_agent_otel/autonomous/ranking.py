@@ -17,6 +17,7 @@ Pure functions over ``ToolInfo``/``Subtask``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -244,9 +245,41 @@ def _names_a_place(text: str) -> bool:
     return bool(lexicon.find_paths(text) or lexicon.ABSOLUTE_DIRECTORY_RE.search(text))
 
 
+def _answers_a_change(subtask: Subtask, tool: ToolInfo) -> bool:
+    """Whether a read-only tool may answer a change of a named kind: only one whose name says
+    the change's verb ("change case" for "Change 'x' to snake case") or names what is made
+    ("tiny image" for "Create a tiny image"). Otherwise it would change nothing and report
+    success ("Link Marta to Acme" is not answered by listing resource links)."""
+    lead, named = effects.verb_and_object_words(subtask.text)
+    words = lexicon.identifier_tokens(tool.name)
+    stems = {lexicon.stem(w) for w in words}
+    # a plural in a name is what the tool returns ("get-resource-links"), not what it does
+    verbs = {lexicon.stem(w) for w in words if not (w.endswith("s") and lead and w != lead)}
+    return (lead is not None and lexicon.stem(lead) in verbs) or bool(
+        stems.intersection(lexicon.stem(w) for w in named)
+    )
+
+
 def _can_append(tool: ToolInfo) -> bool:
     """Whether an overwriting tool can append instead (it takes an ``append`` flag)."""
     return '"append"' in tool.input_schema
+
+
+@functools.lru_cache(maxsize=4096)
+def _action_words(tool: ToolInfo) -> frozenset[str]:
+    """The stems of a tool's name and its description's first sentence: what it says it does
+    (the rest of a description and the schema say how, and what it takes)."""
+    first = re.split(r"(?<=[.!?])\s", tool.description.strip(), maxsplit=1)[0]
+    return frozenset(
+        lexicon.token_terms(lexicon.identifier_tokens(tool.name)) + lexicon.terms(first)
+    )
+
+
+def _honours(tool: ToolInfo, verb: str) -> bool:
+    """Whether a tool says it does what a step's lead verb asks ("translate", "echo"): the
+    verb or one of its synonyms is among the words of its name and first sentence."""
+    words = _action_words(tool)
+    return any(term in words for term in lexicon.expand_terms([lexicon.stem(verb)]))
 
 
 def _is_deprecated(tool: ToolInfo) -> bool:
@@ -307,12 +340,16 @@ def choose(
     # in the world (a file, a directory) is never answered by a read
     kind = effects.change_kind(subtask.text) if intent is not Intent.READ else None
     no_reads = kind is not None and _names_a_place(subtask.text)
+    verb = effects.content_verb(subtask.text)
     allowed = [
         c
         for c in scored
         if effects.eligible(intent, c.effect)
         and not (no_reads and c.effect is Effect.READ_ONLY)
+        and not (kind and c.effect is Effect.READ_ONLY and not _answers_a_change(subtask, c.tool))
         and (c.effect is Effect.READ_ONLY or effects.makes_the_change(subtask.text, c.tool))
+        and (intent is Intent.READ or effects.acts_on_the_object(subtask.text, c.tool))
+        and (verb is None or _honours(c.tool, verb))
     ]
     ranked = sorted(
         ((round(_adjusted(c, intent), 6), c) for c in allowed),
@@ -350,7 +387,7 @@ def choose(
     if not relevant:
         others = [c for c in scored if c not in allowed and c.relevance]
         closest = _closest(others or scored)
-        what = f"asks to {kind}" if kind else _INTENT_WORDS[intent]
+        what = f"asks to {kind or verb}" if kind or verb else _INTENT_WORDS[intent]
         return Unmatched(
             subtask_index=subtask.index,
             reason="no_tool",

@@ -37,7 +37,7 @@ _TRAILING_PLACE_RE: Final = re.compile(
 )
 _LEADING_FILLER_RE: Final = re.compile(
     r"^(?:(?:the|a|an|some|any|me|us|information|info|documents?|articles?|papers?|details"
-    r"|term|word|phrase|concept)\s+"
+    r"|term|word|phrase|concept|entity|entities|nodes?|person|people|company|record)\s+"
     r"|(?:on|about|for)\s+)+",
     re.IGNORECASE,
 )
@@ -452,9 +452,15 @@ _LEAD_RE: Final = re.compile(
 )
 
 
+_NAMED_TEXT_RE: Final = re.compile(
+    r"^(?:the\s+|a\s+)?(?:word|words|phrase|text|string|sentence|message)\s+(?=\S)", re.IGNORECASE
+)
+
+
 def after_verb(text: str) -> str:
     """The words after a request's leading verb ("Echo hello world" -> "hello world")."""
     rest = _LEAD_RE.sub("", text, count=1).strip().rstrip(".!")
+    rest = _NAMED_TEXT_RE.sub("", rest, count=1)  # "Echo the word banana": banana
     return rest or text
 
 

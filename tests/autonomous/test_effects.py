@@ -9,8 +9,10 @@ import pytest
 
 from mcp_agent_otel.autonomous.effects import (
     change_kind,
+    content_verb,
     eligible,
     makes_the_change,
+    object_kind,
     subtask_intent,
     tool_change_kinds,
     tool_effect,
@@ -160,3 +162,37 @@ def test_eligibility() -> None:
         (D, Effect.DESTRUCTIVE),  # a delete is never done by overwriting
     }
     assert not eligible(R, tool_effect(real_tool("filesystem", "write_file"))[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Create an empty file called notes.txt", "file"),
+        ("Make a folder named drafts", "directory"),
+        ("Please create a new branch called x", "branch"),
+        ("Delete the entity Acme from memory", "entity"),
+        ("Remove the observation 'x' from Marta", "observation"),
+        ("Move config.json into the logs folder", None),  # the object is the path
+        ("Link Marta to Acme", None),
+        ("What files are there?", None),
+    ],
+)
+def test_object_kind_is_the_noun_right_after_the_verb(text: str, kind: str | None) -> None:
+    assert object_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "verb"),
+    [
+        ("Translate report.md into French", "translate"),
+        ("Please echo 'x'", "echo"),
+        ("Count the files", "count"),
+        ("Show the files", None),  # generic: any tool that returns it honours it
+        ("Send me a tiny image", None),  # "send me" asks to be given
+        ("Create a file", None),  # a kind of change: the tool's change kinds decide
+        ("What is 2 plus 3?", None),
+        ("Calculate 5 + 7", None),
+    ],
+)
+def test_content_verb(text: str, verb: str | None) -> None:
+    assert content_verb(text) == verb

@@ -365,16 +365,27 @@ def test_more_tasks(index: ToolIndex, task: str, tool: str, arguments: dict[str,
         ("Add a line 'x' to notes.txt", "no_tool", "would overwrite it instead"),
         # a change of one kind is never made by a tool of another kind, nor answered by a read
         ("Copy notes.txt to backup.txt", "no_tool", "asks to copy"),
-        ("Send an email to Bob saying hello", "low_confidence", ""),
+        # no tool says it sends: a tool that mentions sending further down is not one
+        ("Send an email to Bob saying hello", "no_tool", "asks to send"),
         ("Delete notes.txt", "no_tool", "asks to delete"),
         # a tool that would ignore the file the task names is not a candidate
         ("Compress README.md with gzip", "no_tool", "asks to compress"),
         # a branch name is not a memory entity's name
         ("Delete the branch feature-login", "no_tool", "asks to delete"),
         # the configured directory is never the one a step creates
-        ("Create a relation: Alice knows Bob", "low_confidence", ""),
+        ("Create a relation: Alice knows Bob", "missing_argument", "'relations'"),
         ("Commit the changes", "missing_argument", "'message'"),
         ("Read the first 2 files", "missing_argument", "'path'"),
+        # a step's lead verb is done by a tool that says it does it, or by none: reading the
+        # file is not translating, summarizing or counting it
+        ("Translate report.md into French", "no_tool", "asks to translate"),
+        ("Summarize notes.txt", "no_tool", "asks to summarize"),
+        ("Count the files in the sandbox", "no_tool", "asks to count"),
+        # a write is never answered by a read-only tool that merely mentions its verb as a
+        # noun ("get-resource-links" for "Link ..."); creating the relation needs its fields
+        ("Link Alice to Bob as a friend of", "missing_argument", "'relations'"),
+        # the object named is the object made: an empty *file* is never a directory
+        ("Create an empty file called notes.txt", "missing_argument", "'content'"),
     ],
 )
 def test_refused_with_why(index: ToolIndex, task: str, reason: str, named: str) -> None:
@@ -505,3 +516,44 @@ async def test_a_custom_planner_is_completed_from_the_server_context(
     assert [str(s.tool) for s in refused.steps] == ["filesystem/read_text_file"]
     (unmatched,) = refused.unmatched
     assert (unmatched.subtask_index, unmatched.reason) == (1, "missing_argument")
+
+
+@pytest.mark.parametrize(
+    ("task", "tool"),
+    [
+        ("Make a folder named drafts", "filesystem/create_directory"),
+        ("Create a directory called archive", "filesystem/create_directory"),
+        ("Create a new file notes.txt with 'hi'", "filesystem/write_file"),
+        ("Create a branch called experiment", "git/git_create_branch"),
+        ("Create a person entity named Zoe", "memory/create_entities"),
+        ("Move notes.txt into the archive folder", "filesystem/move_file"),
+        # a read-only tool answers a change when its name says the verb or what is made
+        ("Create a tiny image", "everything/get-tiny-image"),
+        ("Echo the word banana", "everything/echo"),
+        ("Run a long operation for 2 seconds", "everything/trigger-long-running-operation"),
+    ],
+)
+def test_the_object_and_the_verb_asked_for_are_what_the_tool_works_on(
+    index: ToolIndex, task: str, tool: str
+) -> None:
+    decision = _decide(index, task)
+    assert decision.unmatched == ()
+    assert [str(s.tool) for s in decision.steps] == [tool]
+
+
+@pytest.mark.parametrize(
+    ("task", "tool", "arguments"),
+    [
+        # a type word names what is looked for, not what to look for
+        ("Find the entity Acme", "memory/search_nodes", {"query": "Acme"}),
+        ("Search for the person Marta", "memory/search_nodes", {"query": "Marta"}),
+        # "the word X" gives X
+        ("Echo the word banana", "everything/echo", {"message": "banana"}),
+        ("Echo hello world", "everything/echo", {"message": "hello world"}),
+    ],
+)
+def test_free_text_is_the_value_not_its_label(
+    index: ToolIndex, task: str, tool: str, arguments: dict[str, Any]
+) -> None:
+    (step,) = _decide(index, task).steps
+    assert (str(step.tool), step.argument_dict()) == (tool, arguments)
