@@ -362,12 +362,34 @@ def _fits(param: Param, value: int | float) -> bool:
     return not (param.maximum is not None and value > param.maximum)
 
 
+_ONE_OF_RE: Final = re.compile(r"\b(first|last)\s+([a-z]+)\b", re.IGNORECASE)
+_LAST_STEM: Final = lexicon.stem("last")
+
+
+def _bind_one(draw: Draw, scalars: Sequence[Param], values: dict[str, Any]) -> None:
+    """ "The first line", "the last line" (one thing, no number): 1 for the count parameter
+    that counts such things from that end (read_text_file's ``head`` or ``tail``)."""
+    for m in _ONE_OF_RE.finditer(draw.facts.masked):
+        end, noun = m.group(1).lower(), m.group(2).lower()
+        if noun.endswith("s"):  # "the first lines of": how many is not said
+            continue
+        noun_stem = lexicon.stem(noun)
+        for param in scalars:
+            counts = noun_stem in param.cue_stems and param.role == "number"
+            from_the_end = _LAST_STEM in param.cue_stems
+            if counts and param.name not in values and from_the_end == (end == "last"):
+                values[param.name] = 1
+                return
+
+
 def _bind_numbers(draw: Draw, params: Sequence[Param], values: dict[str, Any]) -> None:
     """Numbers bound by context first (a comparison, a unit, a neighbouring word), then the
     free ones to required number parameters and number arrays."""
     text_facts = draw.facts
     scalars = [p for p in params if p.role in ("number", "threshold")]
     arrays = [p for p in params if p.role == "numbers"]
+    if scalars and not text_facts.numbers:
+        _bind_one(draw, scalars, values)
     if not (scalars or arrays) or not text_facts.numbers:
         return
     comparison, unit = text_facts.comparison, text_facts.unit

@@ -124,7 +124,8 @@ def test_directory_or_file() -> None:
         ("What time is it in London", ("time", "get_current_time"), {"timezone": "Europe/London"}),
         # a revision is hex data, never the sentence
         ("Show commit a1b2c3d4e5", ("git", "git_show"), {"revision": "a1b2c3d4e5"}),
-        ("Show the latest commit", ("git", "git_show"), {}),
+        # a commit named by its place is a relative revision
+        ("Show the latest commit", ("git", "git_show"), {"revision": "HEAD"}),
         # a choice listed in the description, or the first one
         ("List the remote branches", ("git", "git_branch"), {"branch_type": "remote"}),
         ("List the branches", ("git", "git_branch"), {"branch_type": "local"}),

@@ -274,7 +274,7 @@ def test_deletes_plan_destructive_tools(
         (
             "Show the differences between main and the feature-login branch",
             "git/git_diff",
-            {"repo_path": REPO, "target": "feature-login"},
+            {"repo_path": REPO, "target": "main..feature-login"},
         ),
         (
             "Move notes.txt into the archive folder",
@@ -553,6 +553,43 @@ def test_the_object_and_the_verb_asked_for_are_what_the_tool_works_on(
     ],
 )
 def test_free_text_is_the_value_not_its_label(
+    index: ToolIndex, task: str, tool: str, arguments: dict[str, Any]
+) -> None:
+    (step,) = _decide(index, task).steps
+    assert (str(step.tool), step.argument_dict()) == (tool, arguments)
+
+
+@pytest.mark.parametrize(
+    ("task", "tool", "arguments"),
+    [
+        # a commit named by its place in the history is a revision
+        ("Show the last commit", "git/git_show", {"repo_path": REPO, "revision": "HEAD"}),
+        (
+            "Show the changes in the commit before the last one",
+            "git/git_show",
+            {"repo_path": REPO, "revision": "HEAD~1"},
+        ),
+        # two branches compared are a range
+        (
+            "Show the diff between trunk and release-1.0",
+            "git/git_diff",
+            {"repo_path": REPO, "target": "trunk..release-1.0"},
+        ),
+        ("Show the last 3 commits", "git/git_log", {"repo_path": REPO, "max_count": 3}),
+        # one line from either end
+        (
+            "Display the first line of shopping.txt",
+            "filesystem/read_text_file",
+            {"path": f"{SANDBOX}/shopping.txt", "head": 1},
+        ),
+        (
+            "Read the last line of notes.txt",
+            "filesystem/read_text_file",
+            {"path": f"{SANDBOX}/notes.txt", "tail": 1},
+        ),
+    ],
+)
+def test_relative_revisions_ranges_and_single_lines(
     index: ToolIndex, task: str, tool: str, arguments: dict[str, Any]
 ) -> None:
     (step,) = _decide(index, task).steps
