@@ -362,22 +362,22 @@ def _fits(param: Param, value: int | float) -> bool:
     return not (param.maximum is not None and value > param.maximum)
 
 
-_ONE_OF_RE: Final = re.compile(r"\b(first|last)\s+([a-z]+)\b", re.IGNORECASE)
+_FIRST_ONE_RE: Final = re.compile(r"\bfirst\s+([a-z]+)\b", re.IGNORECASE)
 _LAST_STEM: Final = lexicon.stem("last")
 
 
 def _bind_one(draw: Draw, scalars: Sequence[Param], values: dict[str, Any]) -> None:
-    """ "The first line", "the last line" (one thing, no number): 1 for the count parameter
-    that counts such things from that end (read_text_file's ``head`` or ``tail``)."""
-    for m in _ONE_OF_RE.finditer(draw.facts.masked):
-        end, noun = m.group(1).lower(), m.group(2).lower()
+    """ "The first line" (one thing, no number): 1 for the count parameter that counts such
+    things from the start (read_text_file's ``head``). "The last line" is not bound: a file
+    ending in a newline has an empty last line for the servers that count from the end."""
+    for m in _FIRST_ONE_RE.finditer(draw.facts.masked):
+        noun = m.group(1).lower()
         if noun.endswith("s"):  # "the first lines of": how many is not said
             continue
         noun_stem = lexicon.stem(noun)
         for param in scalars:
             counts = noun_stem in param.cue_stems and param.role == "number"
-            from_the_end = _LAST_STEM in param.cue_stems
-            if counts and param.name not in values and from_the_end == (end == "last"):
+            if counts and param.name not in values and _LAST_STEM not in param.cue_stems:
                 values[param.name] = 1
                 return
 

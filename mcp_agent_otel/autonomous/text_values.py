@@ -126,14 +126,15 @@ _HEAD_RE: Final = re.compile(r"\bHEAD(?:[~^]\d*)*\b")
 # Commits named by their place in the history: the one before the last is HEAD~1.
 _PREVIOUS_COMMIT_RE: Final = re.compile(
     r"\b(?:commit\s+before\s+the\s+(?:last|latest|most\s+recent)(?:\s+one)?"
-    r"|(?:previous|second[\s-]+(?:to[\s-]+)?last|penultimate)\s+commit"
+    r"|(?:second[\s-]+(?:to[\s-]+)?last|penultimate)\s+commit"
     r"|one\s+before\s+(?:the\s+)?last)\b",
     re.IGNORECASE,
 )
 _LAST_COMMIT_RE: Final = re.compile(
     r"\b(?:last|latest|most\s+recent|newest|current)\s+commit\b(?!s)", re.IGNORECASE
 )
-# Two branches or commits compared: "between main and release-1.0" is main..release-1.0.
+# Two branches compared: "between main and release-1.0" diffs against release-1.0 (the git
+# server takes one target, not a range).
 _BETWEEN_RE: Final = re.compile(
     r"\bbetween\s+(?:the\s+)?(?:branch(?:es)?\s+)?((?=[\w.~^-]*[a-zA-Z])[\w./~^-]+)\s+and\s+"
     r"(?:the\s+)?(?:branch\s+)?((?=[\w.~^-]*[a-zA-Z])[\w./~^-]*\w)",
@@ -365,14 +366,12 @@ class TextFacts:
 
     @functools.cached_property
     def revisions(self) -> tuple[str, ...]:
-        """Commit ids (7 to 40 hex digits, at least one a digit and one a letter), HEAD~n, a
-        range compared ("between a and b": a..b), else a commit named by its place ("the
+        """Commit ids (7 to 40 hex digits, at least one a digit and one a letter), HEAD~n, the
+        second of two compared ("between a and b": b), else a commit named by its place ("the
         last commit": HEAD, "the commit before the last one": HEAD~1)."""
         found = [(m.start(), m.group(0)) for m in _REVISION_RE.finditer(self.masked)]
         found += [(m.start(), m.group(0)) for m in _HEAD_RE.finditer(self.masked)]
-        found += [
-            (m.start(), f"{m.group(1)}..{m.group(2)}") for m in _BETWEEN_RE.finditer(self.masked)
-        ]
+        found += [(m.start(), m.group(2)) for m in _BETWEEN_RE.finditer(self.masked)]
         if not found:  # "the commit before the last one", "the last commit"
             previous = _PREVIOUS_COMMIT_RE.search(self.masked)
             last = _LAST_COMMIT_RE.search(self.masked)

@@ -274,7 +274,7 @@ def test_deletes_plan_destructive_tools(
         (
             "Show the differences between main and the feature-login branch",
             "git/git_diff",
-            {"repo_path": REPO, "target": "main..feature-login"},
+            {"repo_path": REPO, "target": "feature-login"},
         ),
         (
             "Move notes.txt into the archive folder",
@@ -569,11 +569,11 @@ def test_free_text_is_the_value_not_its_label(
             "git/git_show",
             {"repo_path": REPO, "revision": "HEAD~1"},
         ),
-        # two branches compared are a range
+        # two branches compared: the git server diffs against one target, the second
         (
             "Show the diff between trunk and release-1.0",
             "git/git_diff",
-            {"repo_path": REPO, "target": "trunk..release-1.0"},
+            {"repo_path": REPO, "target": "release-1.0"},
         ),
         ("Show the last 3 commits", "git/git_log", {"repo_path": REPO, "max_count": 3}),
         # one line from either end
@@ -582,10 +582,16 @@ def test_free_text_is_the_value_not_its_label(
             "filesystem/read_text_file",
             {"path": f"{SANDBOX}/shopping.txt", "head": 1},
         ),
+        # not the last line: servers count a file's final newline as an empty last line
         (
             "Read the last line of notes.txt",
             "filesystem/read_text_file",
-            {"path": f"{SANDBOX}/notes.txt", "tail": 1},
+            {"path": f"{SANDBOX}/notes.txt"},
+        ),
+        (
+            "Show the second to last commit",
+            "git/git_show",
+            {"repo_path": REPO, "revision": "HEAD~1"},
         ),
     ],
 )
