@@ -171,10 +171,19 @@ def _comparison(draw: Draw, param: Param) -> Any:
     return op if op in {str(v) for v in param.enum} else None
 
 
+_ENDS_IN_RE: Final = re.compile(
+    r"\b(?:end(?:s|ing)?\s+(?:in|with)|with\s+(?:the|an?)\s+(?:extension\s+)?)\s*['\"]?\.(\w{1,10})\b",
+    re.IGNORECASE,
+)
+
+
 def _glob(draw: Draw, param: Param) -> Any:
     m = GLOB_RE.search(draw.facts.masked) or GLOB_RE.search(draw.facts.text)
     if m:
         return m.group(0)
+    ending = _ENDS_IN_RE.search(draw.facts.text)  # "files that end in .md"
+    if ending and ending.group(1).lower() in EXTENSIONS:
+        return f"*.{ending.group(1).lower()}"
     m = EXTENSION_FILES_RE.search(draw.facts.masked)
     kind = KIND_EXTENSIONS.get(m.group(1).lower(), m.group(1).lower()) if m else ""
     return f"*.{kind}" if kind in EXTENSIONS else None

@@ -106,9 +106,15 @@ def choose_tools(
         if targets and subtask.capabilities in ((), (ToolCategory.GENERAL,)):
             # "read it back": a step on an earlier step's file is a file step
             scored_as = dataclasses.replace(subtask, capabilities=(ToolCategory.FILE,))
+        scored = score_tools(index, scored_as, targets)
+        owners = _owning_servers(subtask.text, contexts)
+        if owners:  # a path in one server's configured directory is that server's to work on
+            scored = [
+                c for c in scored if c.tool.server in owners or not _directories(contexts, c.tool)
+            ]
         outcome = choose(
             subtask,
-            score_tools(index, scored_as, targets),
+            scored,
             fit,
             min_score=min_score,
             floor=floor,
@@ -123,6 +129,25 @@ def choose_tools(
             tool, plan_arguments(subtask, tool, given), _directories(contexts, tool), upstream
         )
     return tuple(choices), tuple(unmatched)
+
+
+def _within(path: str, directory: str) -> bool:
+    base = directory.rstrip("/")
+    return path == base or path.startswith(base + "/")
+
+
+def _owning_servers(text: str, contexts: Contexts | None) -> frozenset[str]:
+    """The servers whose configured directories hold an absolute path the text names (none
+    when it names none, or none of them holds it)."""
+    if not contexts or "/" not in text:
+        return frozenset()
+    paths = [m.group(0).rstrip("/.,;:!?") for m in lexicon.ABSOLUTE_DIRECTORY_RE.finditer(text)]
+    return frozenset(
+        server
+        for server, directories in contexts.items()
+        for path in paths
+        if path.startswith("/") and any(_within(path, d) for d in directories)
+    )
 
 
 def _path_values(arguments: Mapping[str, Any]) -> list[str]:

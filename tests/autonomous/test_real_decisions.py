@@ -5,6 +5,8 @@ what cannot be done is refused with why and the closest tools. Pure: no server i
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -600,3 +602,32 @@ def test_relative_revisions_ranges_and_single_lines(
 ) -> None:
     (step,) = _decide(index, task).steps
     assert (str(step.tool), step.argument_dict()) == (tool, arguments)
+
+
+def test_a_path_in_a_servers_directory_is_that_servers_to_work_on() -> None:
+    """With other server names ("files", "repo"), a task naming the sandbox is the file
+    server's: git_status ("the working tree status") never takes the sandbox as a repo."""
+    renamed = {"filesystem": "files", "git": "repo"}
+    tools = [dataclasses.replace(t, server=renamed.get(t.server, t.server)) for t in real_tools()]
+    contexts = {"files": (SANDBOX,), "repo": (REPO,)}
+    decide = functools.partial(plan_decision, index=build_index(tools), contexts=contexts)
+    (tree,) = decide(analyze_task(f"Show the tree of {SANDBOX}")).steps
+    assert (str(tree.tool), tree.argument_dict()) == ("files/directory_tree", {"path": SANDBOX})
+    (status,) = decide(analyze_task(f"Show the status of {REPO}")).steps
+    assert (str(status.tool), status.argument_dict()) == ("repo/git_status", {"repo_path": REPO})
+
+
+@pytest.mark.parametrize(
+    ("task", "pattern"),
+    [
+        ("Which files end in .md?", "*.md"),
+        ("Find files with the .csv extension", "*.csv"),
+        ("Find all .txt files in the sandbox", "*.txt"),
+    ],
+)
+def test_files_by_their_ending_are_searched(index: ToolIndex, task: str, pattern: str) -> None:
+    (step,) = _decide(index, task).steps
+    assert (str(step.tool), step.argument_dict()) == (
+        "filesystem/search_files",
+        {"path": SANDBOX, "pattern": pattern},
+    )
