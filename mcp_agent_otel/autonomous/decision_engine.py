@@ -1047,7 +1047,7 @@ class DecisionEngine:
         ``arguments`` maps a subtask index to explicit tool arguments, which win over planned
         ones. Bad explicit arguments raise ``InvalidTaskError`` (span status ERROR).
         """
-        with spans.stage_span(semconv.SPAN_DECIDE) as span:
+        with spans.stage_span(semconv.SPAN_DECIDE, cpu_time=True) as span:
             explicit = check_arguments(analysis, arguments)
             index, built = self.index_for(tools, env_fingerprint)
             choices, unmatched = choose_tools(

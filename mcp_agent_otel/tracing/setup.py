@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -131,9 +132,33 @@ class TracingHandle:
         return not worker.is_alive()
 
 
+MAX_RUN_ID_CHARS = 128
+
+
+def run_id_from_env(env: Mapping[str, str]) -> str | None:
+    """The run this process belongs to: ``MCP_AGENT_OTEL_RUN_ID``, else a CI-provided id
+    (``GITHUB_RUN_ID`` with ``-GITHUB_RUN_ATTEMPT``, ``CI_PIPELINE_ID``, ...); None if none."""
+    explicit = env.get(semconv.ENV_RUN_ID, "").strip()
+    if explicit:
+        return explicit[:MAX_RUN_ID_CHARS]
+    for name in semconv.CI_RUN_ID_VARIABLES:
+        value = env.get(name, "").strip()
+        if value:
+            attempt = env.get("GITHUB_RUN_ATTEMPT", "").strip() if name == "GITHUB_RUN_ID" else ""
+            return (f"{value}-{attempt}" if attempt else value)[:MAX_RUN_ID_CHARS]
+    return None
+
+
+def new_run_id() -> str:
+    """A fresh run id for a run that was given none (12 hex digits)."""
+    return uuid.uuid4().hex[:12]
+
+
 def _resource(service_name: str | None, env: Mapping[str, str]) -> Resource:
     """OTEL_SERVICE_NAME (from ``env``) and OTEL_RESOURCE_ATTRIBUTES win; then
-    ``service_name``; then ours. ``service.version`` defaults to the package's."""
+    ``service_name``; then ours. ``service.version`` defaults to the package's.
+    ``mcp_agent.run.id`` comes from OTEL_RESOURCE_ATTRIBUTES, else ``run_id_from_env``, else
+    a fresh id: every span of a process carries the run it belongs to."""
     detected = Resource.create()  # the SDK's detectors: OTEL_RESOURCE_ATTRIBUTES and more
     name = str(detected.attributes.get(SERVICE_NAME, ""))
     chosen = env.get("OTEL_SERVICE_NAME") or (
@@ -142,6 +167,8 @@ def _resource(service_name: str | None, env: Mapping[str, str]) -> Resource:
     overrides: dict[str, str] = {SERVICE_NAME: chosen or service_name or DEFAULT_SERVICE_NAME}
     if SERVICE_VERSION not in detected.attributes:
         overrides[SERVICE_VERSION] = __version__
+    if semconv.RUN_ID not in detected.attributes:
+        overrides[semconv.RUN_ID] = run_id_from_env(env) or new_run_id()
     return detected.merge(Resource(overrides))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -131,12 +132,17 @@ def stage_span(
     attributes: Mapping[str, AttributeValue | None] | None = None,
     *,
     kind: SpanKind = SpanKind.INTERNAL,
+    cpu_time: bool = False,
 ) -> Iterator[Span]:
     """Open a current span for one stage; an exception escaping the block marks it ERROR.
 
     Inside ``suppress_instrumentation()`` no span is opened (a non-recording span is yielded).
     Directly inside a stage span of the same name (see ``active_stage_span``) that span is
     reused and receives ``attributes``, so one stage never appears twice.
+
+    ``cpu_time=True`` records the thread CPU time the block used as ``mcp_agent.cpu_time_ms``
+    (for stages whose work is synchronous: whatever other tasks run while the block awaits is
+    counted too, so it is exact when one workflow runs at a time, as the profiler does).
     """
     if not is_instrumentation_enabled():
         yield INVALID_SPAN
@@ -144,7 +150,8 @@ def stage_span(
     outer = active_stage_span(name)
     if outer is not None:
         set_attributes(outer, attributes or {})
-        yield outer
+        with _cpu_timed(outer, cpu_time):
+            yield outer
         return
     attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
     with _tracer.start_as_current_span(
@@ -152,12 +159,25 @@ def stage_span(
     ) as span:
         token = enter_stage(name, span)
         try:
-            yield span
+            with _cpu_timed(span, cpu_time):
+                yield span
         except BaseException as exc:
             record_exception(span, exc)
             raise
         finally:
             exit_stage(token)
+
+
+@contextmanager
+def _cpu_timed(span: Span, enabled: bool) -> Iterator[None]:
+    """Set ``mcp_agent.cpu_time_ms`` to the thread CPU time of a block that completed (a
+    failed stage keeps only its error attributes)."""
+    if not enabled or not span.is_recording():
+        yield
+        return
+    started = time.thread_time_ns()
+    yield
+    set_attributes(span, {semconv.CPU_TIME_MS: (time.thread_time_ns() - started) / 1e6})
 
 
 def capture_content() -> bool:
