@@ -19,7 +19,10 @@ How it decides:
   2,000-span baselines (~185,000 with the true parameters). Bringing the p95 under 400 would
   take ``h`` near 4 nats and a false alarm every ~3,500 spans: a choice left to the caller.
 * **One regression, one alert.** After an alert the detector is quiet for ``cooldown``
-  observations and measures the new level over them. If the level is up by more than half the
+  observations and measures the new level over them. An alert whose cool-down starts at the
+  baseline (first half within a quarter of the threshold) was premature: nothing is adopted
+  and the CUSUM restarts primed with the second half, so a real step that followed a false
+  alarm is still alerted. Otherwise, if the level is up by more than half the
   threshold it is *adopted*: its running mean (refined by every later span) plus two standard
   errors becomes the reference, so the same regression does not alert again, while a further
   slowdown of ``threshold`` on top of it does. While a level is adopted, a second CUSUM watches
@@ -60,6 +63,10 @@ MIN_LOG_STD = 1e-3
 # Recovery (the return of an adopted level to the baseline) stops at this multiple of the
 # alerts' decision interval, in log-likelihood-ratio units.
 RECOVERY_NATS_FACTOR = 2.0
+# An alert is confirmed when the first EARLY_WINDOW of its cool-down sits above the baseline
+# by more than PREMATURE_FRACTION of the threshold (log units); else it was premature.
+EARLY_WINDOW = 0.5
+PREMATURE_FRACTION = 0.25
 
 
 def _lindley(steps: FloatArray, start: float) -> FloatArray:
@@ -169,6 +176,7 @@ class CusumDetector:
         self._index = 0
         self._cooldown_left = 0
         self._cooldown_sum = 0.0
+        self._cooldown_early_sum = 0.0  # of the cool-down's first half
         self._cooldown_n = 0
         self._alerts = 0
 
@@ -225,12 +233,7 @@ class CusumDetector:
         index = self._index
         self._index += 1
         if self._cooldown_left > 0:
-            self._cooldown_sum += log_d
-            self._cooldown_n += 1
-            self._cooldown_left -= 1
-            if self._cooldown_left == 0:
-                self._settle(self._cooldown_sum, self._cooldown_n)
-            return None
+            return self._cool(log_d, index)
         sigma = self.baseline_log_std
         if self._level_n > 0 and self._track_level(log_d):
             return None
@@ -284,13 +287,11 @@ class CusumDetector:
             if self._cooldown_left > 0:
                 take = min(self._cooldown_left, logs.size - start)
                 for log_d in logs[start : start + take].tolist():
-                    self._cooldown_sum += log_d
-                self._cooldown_n += take
-                self._cooldown_left -= take
-                self._index += take
+                    alert = self._cool(log_d, self._index)
+                    self._index += 1
+                    if alert is not None:
+                        alerts.append(alert)
                 start += take
-                if self._cooldown_left == 0:
-                    self._settle(self._cooldown_sum, self._cooldown_n)
                 continue
             start = self._run_until_event(logs, start, alerts)
         return alerts
@@ -340,10 +341,56 @@ class CusumDetector:
             self._after_alert(level_now)
         return start + end + 1
 
+    @property
+    def _early_n(self) -> int:
+        return int(self.cooldown * EARLY_WINDOW)
+
+    def _cool(self, log_d: float, index: int) -> DetectorAlert | None:
+        """One observation of the cool-down; at its end, settle (which may alert)."""
+        if self._cooldown_n < self._early_n:
+            self._cooldown_early_sum += log_d
+        self._cooldown_sum += log_d
+        self._cooldown_n += 1
+        self._cooldown_left -= 1
+        return self._end_cooldown(index) if self._cooldown_left == 0 else None
+
+    def _end_cooldown(self, index: int) -> DetectorAlert | None:
+        """Settle after the cool-down that followed an alert.
+
+        The alert is *confirmed* when the cool-down's first half already sits above the
+        baseline by more than a quarter of the threshold: the level measured over the whole
+        cool-down is then settled as before (adopted when up by more than half the
+        threshold). Otherwise the alarm came before any change (a false alarm, perhaps
+        followed by a real step within the cool-down): no level is adopted, since one
+        measured across a step would hide that step, and the CUSUM restarts against the
+        baseline primed with the second half's evidence, so a step there alerts at once or
+        soon after.
+        """
+        early_n = self._early_n
+        base = self.baseline_log_mean
+        quarter = math.log1p(self.threshold) * PREMATURE_FRACTION
+        if early_n == 0 or self._cooldown_early_sum / early_n - base > quarter:
+            self._settle(self._cooldown_sum, self._cooldown_n)
+            return None
+        self._settle(0.0, 0)
+        late_n = self._cooldown_n - early_n
+        late_sum = self._cooldown_sum - self._cooldown_early_sum
+        primed = (late_sum - late_n * base) / self.baseline_log_std - self.k * late_n
+        if primed <= 0.0:
+            return None
+        self._upper, self._upper_n = primed, late_n
+        if self._upper <= self.h:
+            return None
+        level = self._reference + self.baseline_log_std * (self.k + self._upper / self._upper_n)
+        alert = self._alert(index, level)
+        self._after_alert(level)
+        return alert
+
     def _after_alert(self, level: float) -> None:
         if self.cooldown > 0:
             self._cooldown_left = self.cooldown
             self._cooldown_sum = 0.0
+            self._cooldown_early_sum = 0.0
             self._cooldown_n = 0
             self._reset_statistics()
         else:
@@ -406,6 +453,7 @@ class CusumDetector:
             "index": float(self._index),
             "cooldown_left": float(self._cooldown_left),
             "cooldown_sum": self._cooldown_sum,
+            "cooldown_early_sum": self._cooldown_early_sum,
             "cooldown_n": float(self._cooldown_n),
             "alerts": float(self._alerts),
         }
@@ -469,6 +517,16 @@ class CusumDetector:
         detector._index = int(values["index"])
         detector._cooldown_left = int(values["cooldown_left"])
         detector._cooldown_sum = values["cooldown_sum"]
+        # Absent from states saved before it existed: the first half's share of the sum.
+        early = state.get("cooldown_early_sum")
+        early_n = min(int(values["cooldown_n"]), detector._early_n)
+        detector._cooldown_early_sum = (
+            float(early)
+            if isinstance(early, (int, float))
+            and not isinstance(early, bool)
+            and math.isfinite(float(early))
+            else values["cooldown_sum"] * early_n / max(int(values["cooldown_n"]), 1)
+        )
         detector._cooldown_n = int(values["cooldown_n"])
         detector._alerts = int(values["alerts"])
         return detector

@@ -95,6 +95,29 @@ def test_a_false_alarm_does_not_move_the_reference() -> None:
     assert det.level_ratio == 1.0
 
 
+@pytest.mark.parametrize("offset", [250, 320, 443])
+def test_a_real_step_after_a_false_alarm_is_still_alerted(offset: int) -> None:
+    """Issue 11: a false alarm 250-443 spans before a real +10% step (in the second half of
+    its cool-down) must not adopt a level, measured across the step, that hides the step."""
+    det = CusumDetector("op", 0.0, 0.5)
+    # A burst that ends with the alarm it raises: the cool-down sees only the baseline.
+    alarm = next(a for v in lognormal(11, 200, ratio=2.0) if (a := det.update(float(v))))
+    assert alarm.index < 100
+    assert det.update_many(lognormal(12, offset)) == []
+    step_at = det.index
+    alerts = det.update_many(lognormal(13, 3000, ratio=1.10))
+    assert len(alerts) == 1  # the step is alerted, once
+    assert step_at <= alerts[0].index
+    assert det.level_ratio == pytest.approx(1.10, rel=0.04)
+
+
+def test_a_confirmed_regression_is_adopted_and_not_alerted_twice() -> None:
+    det = CusumDetector("op", 0.0, 0.5)
+    alerts = det.update_many(lognormal(21, 6000, ratio=1.10))
+    assert len(alerts) == 1
+    assert det.level_ratio == pytest.approx(1.10, rel=0.04)
+
+
 def test_improvement_alone_never_alerts() -> None:
     det = CusumDetector.from_baseline("op", lognormal(1, 2000))
     assert det.update_many(lognormal(2, 20_000, ratio=0.5)) == []
