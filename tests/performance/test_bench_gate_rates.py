@@ -113,6 +113,7 @@ def _rate(bench: BenchRecorder, name: str, hits: int, runs: int, target: str) ->
     return f"{rate:.4f} (95% CI {low:.4f}-{high:.4f})"
 
 
+@pytest.mark.timeout(3600)
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_gate_exit_rates(bench: BenchRecorder, scenario: str) -> None:
     make, wanted, target = SCENARIOS[scenario]
