@@ -175,6 +175,20 @@ def ingest_command(files: tuple[str, ...], db: str | None, as_json: bool) -> Non
             )
             for line in [*r.errors, *r.notes]:
                 click.echo(f"  {line}")
+            if r.old:
+                click.echo(
+                    f"  {r.old} span(s) are older than the retention period "
+                    f"({semconv.ENV_ANALYZER_RETENTION_DAYS}); they were accepted from the file, "
+                    "and a running analyzer prunes them at its next upkeep: create a baseline "
+                    "from them now (baselines are kept) or raise the retention"
+                )
+    if not sum(r.accepted for r in reports):
+        _errors.print(
+            "[red]error:[/] no span was accepted from "
+            f"{', '.join(r.path for r in reports)}; see the reasons above",
+            highlight=False,
+        )
+        sys.exit(1)
     if any(r.bad_lines for r in reports):
         sys.exit(1)
 

@@ -111,10 +111,16 @@ class Ingestor:
             retention_ns=int(self.config.retention_seconds * 1e9),
         )
 
-    def ingest(self, request: ExportTraceServiceRequest, raw: bytes | None = None) -> IngestResult:
+    def ingest(
+        self,
+        request: ExportTraceServiceRequest,
+        raw: bytes | None = None,
+        validation: otlp.Limits | None = None,
+    ) -> IngestResult:
         """Validate and aggregate one export request. Never raises for bad spans: they are
-        rejected and counted, and the answer says how many and why."""
-        columns, rejections = otlp.extract(request, self.limits(), raw)
+        rejected and counted, and the answer says how many and why. ``validation`` overrides
+        ``self.limits()`` (offline files: no retention limit)."""
+        columns, rejections = otlp.extract(request, validation or self.limits(), raw)
         with self._lock:
             accepted = self._aggregate(columns, rejections) if len(columns) else 0
             counters = self._pending.counters
