@@ -193,8 +193,13 @@ class _Worker:
         self._stderr.close()
 
 
-def run_ab(plan: AbPlan, progress: Callable[[str], None] | None = None) -> AbResult:
-    """Run both builds in alternating blocks; their spans files are the result."""
+def run_ab(
+    plan: AbPlan,
+    progress: Callable[[str], None] | None = None,
+    on_block: Callable[[int, str], None] | None = None,
+) -> AbResult:
+    """Run both builds in alternating blocks; their spans files are the result.
+    ``on_block(block, side)`` is called after each block (e.g. to log or change the load)."""
     say = progress or (lambda text: None)
     workdir = plan.workdir or Path(tempfile.mkdtemp(prefix="mcp-agent-otel-ab-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -218,6 +223,8 @@ def run_ab(plan: AbPlan, progress: Callable[[str], None] | None = None) -> AbRes
                 outputs[side].write(workers[side].block(plan.block_runs))
                 outputs[side].flush()
                 say(f"A/B: block {block + 1}/{plan.blocks} of build {side} done")
+                if on_block is not None:
+                    on_block(block, side)
         finally:
             for out in outputs.values():
                 out.close()
