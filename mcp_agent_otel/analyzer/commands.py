@@ -484,14 +484,14 @@ def _read_files(
 @click.option(
     "--blocks",
     type=click.IntRange(min=2),
-    default=10,
+    default=50,
     show_default=True,
-    help="with --ab: blocks per build",
+    help="with --ab: blocks per build (many short blocks pair more closely in time)",
 )
 @click.option(
     "--block-runs",
     type=click.IntRange(min=1),
-    default=90,
+    default=18,
     show_default=True,
     help="with --ab: workflows per block (a multiple of the workload's task count keeps "
     "every block's task mix the same)",

@@ -50,6 +50,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import signal, special
 
 from mcp_agent_otel.analyzer.statistics import DEFAULT_THRESHOLD, as_durations
 
@@ -115,6 +116,107 @@ def _positive_finite(value: float, name: str) -> float:
     return number
 
 
+# --- the tail: exceedances of the baseline's p95 -----------------------------------------------
+
+TAIL_QUANTILE = 0.95
+TAIL_P0 = 1.0 - TAIL_QUANTILE  # the share of spans above the baseline's p95, unchanged
+TAIL_P1 = 2.0 * TAIL_P0  # the share the tail CUSUM is tuned to catch (twice as many)
+MIN_TAIL_BASELINE = 100  # baseline spans needed to place its p95
+TAIL_EWMA = 0.01  # weight of each span in the tail watch's running centre
+
+
+def _tail_quantile(logs: FloatArray, threshold: float) -> float | None:
+    """The baseline's log p95 for a ``TailWatch``; None when the baseline is too small to
+    place it, or so narrow that its p95 is within the threshold of its centre (there the
+    centre's CUSUM already sees every change that matters)."""
+    if logs.size < MIN_TAIL_BASELINE:
+        return None
+    log_p95 = float(np.quantile(logs, TAIL_QUANTILE))
+    return log_p95 if log_p95 - float(np.mean(logs)) > math.log1p(threshold) else None
+
+
+class TailWatch:
+    """A Bernoulli CUSUM on "this span is further above the current centre than the
+    baseline's p95 was above its centre".
+
+    The centre's CUSUM cannot see a spread regression (log-sigma 0.5 -> 0.8 with the median
+    unchanged moves p95 by 1.64x while the mean log duration stays put); the share of spans
+    that far above the centre goes from 5% to 15%. The centre is tracked by an exponentially
+    weighted mean of log durations (``TAIL_EWMA``, ~100 spans), so a plain shift of the whole
+    distribution, which the centre's CUSUM reports, soon stops counting here: the two watch
+    different things. Each span adds its log-likelihood ratio of
+    ``TAIL_P1`` against ``TAIL_P0`` (``log 2`` above, ``log(0.9/0.95)`` below); the alert
+    comes at ``decision_nats``, as the centre's. After an alert the watch is disarmed (one
+    regression, one alert) until the mirror CUSUM sees the share back at ``TAIL_P0``.
+    """
+
+    UP = (math.log(TAIL_P1 / TAIL_P0), math.log((1.0 - TAIL_P1) / (1.0 - TAIL_P0)))
+
+    def __init__(self, log_p95: float, log_mean: float, sigma: float, decision_nats: float) -> None:
+        self.log_p95 = log_p95
+        self.offset = log_p95 - log_mean  # how far the baseline's p95 is above its centre
+        self.centre = log_mean  # the running centre (EWMA of log durations)
+        self.sigma = sigma
+        self.h = decision_nats
+        self.upper = 0.0
+        self.run = 0  # observations since the statistic was last 0
+        self.hits = 0  # exceedances among them
+        self.armed = True
+
+    def _steps(self, above: NDArray[np.bool_]) -> FloatArray:
+        up, down = self.UP
+        steps = np.where(above, up, down)
+        return steps if self.armed else -steps
+
+    def feed(self, logs: FloatArray, first_index: int) -> list[tuple[int, float, bool]]:
+        """Feed log durations; per crossing: (index, exceedance share of the crossing run,
+        whether it was an alarm: False for a recovery)."""
+        smoothed, _ = signal.lfilter(
+            [TAIL_EWMA], [1.0, TAIL_EWMA - 1.0], logs, zi=[(1.0 - TAIL_EWMA) * self.centre]
+        )
+        before = np.concatenate([[self.centre], smoothed[:-1]])
+        above = logs - before > self.offset
+        self.centre = float(smoothed[-1]) if logs.size else self.centre
+        alerts: list[tuple[int, float, bool]] = []
+        start = 0
+        while start < logs.size:
+            part = above[start:]
+            statistic = _lindley(self._steps(part), self.upper)
+            crossed = statistic > self.h
+            end = int(np.argmax(crossed)) if crossed.any() else part.size - 1
+            runs = _run_lengths(statistic[: end + 1], self.run)
+            hits = np.cumsum(part[: end + 1])
+            last_zero = end - int(runs[end])  # position of the last 0 (-1: before the batch)
+            carried = self.hits if last_zero < 0 else 0
+            self.hits = carried + int(hits[end] - (hits[last_zero] if last_zero >= 0 else 0))
+            self.run = int(runs[end])
+            self.upper = float(statistic[end])
+            if crossed.any():
+                share = self.hits / max(self.run, 1)
+                alerts.append((first_index + start + end, share, self.armed))
+                self.armed = not self.armed
+                self.upper, self.run, self.hits = 0.0, 0, 0
+            start += end + 1
+        return alerts
+
+    def estimated_ratio(self, share: float) -> float:
+        """The p95 ratio a location shift would need to push ``share`` of spans above the
+        baseline's p95 (log-normal approximation; a spread regression moves p95 further)."""
+        share = min(max(share, 1e-6), 1.0 - 1e-6)
+        z0, z1 = float(special.ndtri(TAIL_QUANTILE)), float(special.ndtri(1.0 - share))
+        return math.exp(self.sigma * (z0 - z1))
+
+    def state(self) -> dict[str, float]:
+        return {
+            "tail_log_p95": self.log_p95,
+            "tail_centre": self.centre,
+            "tail_upper": self.upper,
+            "tail_run": float(self.run),
+            "tail_hits": float(self.hits),
+            "tail_armed": 1.0 if self.armed else 0.0,
+        }
+
+
 class CusumDetector:
     """One operation's streaming slowdown detector (see the module doc)."""
 
@@ -148,6 +250,7 @@ class CusumDetector:
         threshold: float = DEFAULT_THRESHOLD,
         h: float | None = None,
         cooldown: int = DEFAULT_COOLDOWN,
+        baseline_log_p95: float | None = None,
     ) -> None:
         if not isinstance(operation, str):
             raise ValueError(f"operation must be a string label, got {operation!r}")
@@ -179,6 +282,12 @@ class CusumDetector:
         self._cooldown_early_sum = 0.0  # of the cool-down's first half
         self._cooldown_n = 0
         self._alerts = 0
+        self.tail: TailWatch | None = None
+        # While the tail has alerted (until its recovery), the centre's crossings belong to
+        # that regression: they settle the level as usual but raise no alert of their own.
+        self._centre_muted = False
+        if baseline_log_p95 is not None and math.isfinite(baseline_log_p95):
+            self.tail = TailWatch(baseline_log_p95, mean, self.baseline_log_std, self.decision_nats)
 
     # --- construction ----------------------------------------------------------------------
 
@@ -211,6 +320,7 @@ class CusumDetector:
             threshold=threshold,
             h=h,
             cooldown=cooldown,
+            baseline_log_p95=_tail_quantile(logs, threshold),
         )
 
     # --- streaming ---------------------------------------------------------------------------
@@ -228,8 +338,42 @@ class CusumDetector:
         return math.exp(self._level_sum / self._level_n - self.baseline_log_mean)
 
     def update(self, duration: float) -> DetectorAlert | None:
-        """Feed one duration; returns an alert when this observation crosses ``h``."""
+        """Feed one duration; returns an alert when this observation crosses ``h`` (the
+        centre's, else the tail's: should both cross on the same span, the centre's wins)."""
         log_d = math.log(_positive_finite(duration, f"operation {self.operation!r}: duration"))
+        self._centre_muted = self.tail is not None and not self.tail.armed
+        crossings = self.tail.feed(np.array([log_d]), self._index) if self.tail else []
+        centre = self._update_centre(log_d)
+        if centre is not None:
+            return centre
+        own = [(i, share) for i, share, alarm in crossings if alarm and self._tail_own()]
+        return self._tail_alert(*own[0]) if own else None
+
+    def _tail_own(self) -> bool:
+        """Whether a tail crossing is the tail's own news: not while the centre has alerted
+        (its cool-down) or holds an adopted level, since a slower centre also pushes more spans
+        above the baseline's p95 (one regression, one alert)."""
+        return self._cooldown_left == 0 and self._level_n == 0
+
+    def _tail_alert(self, index: int, share: float) -> DetectorAlert:
+        assert self.tail is not None
+        self._alerts += 1
+        ratio = self.tail.estimated_ratio(share)
+        return DetectorAlert(
+            operation=self.operation,
+            index=index,
+            estimated_ratio=ratio,
+            statistic=self.tail.h,
+            baseline_median=self.baseline_median,
+            message=(
+                f"{self.operation or 'operation'}: p95 up about {(ratio - 1.0) * 100.0:.0f}%: "
+                f"{share:.0%} of the latest spans are slower than the baseline's p95 "
+                f"({math.exp(self.tail.log_p95):.4g}; {TAIL_P0:.0%} expected); tail CUSUM "
+                f"crossed {self.tail.h:.1f} nats"
+            ),
+        )
+
+    def _update_centre(self, log_d: float) -> DetectorAlert | None:
         index = self._index
         self._index += 1
         if self._cooldown_left > 0:
@@ -244,7 +388,7 @@ class CusumDetector:
         level = self._reference + sigma * (self.k + self._upper / self._upper_n)
         alert = self._alert(index, level)
         self._after_alert(level)
-        return alert
+        return None if self._centre_muted else alert
 
     def _track_level(self, log_d: float) -> bool:
         """Refine the adopted level with one observation; True when it has recovered.
@@ -281,6 +425,21 @@ class CusumDetector:
         """
         values = as_durations(durations, f"operation {self.operation!r}:")
         logs = np.log(values)
+        first = self._index
+        self._centre_muted = self.tail is not None and not self.tail.armed
+        crossings = self.tail.feed(logs, first) if self.tail else []
+        alerts: list[DetectorAlert] = []
+        done = 0
+        for index, share, alarm in crossings:  # the centre up to each tail crossing, then it
+            centre = self._centre_many(logs[done : index - first + 1])
+            alerts += centre
+            done = index - first + 1
+            if alarm and not (centre and centre[-1].index == index) and self._tail_own():
+                alerts.append(self._tail_alert(index, share))
+            self._centre_muted = alarm  # a tail regression holds until its recovery
+        return alerts + self._centre_many(logs[done:])
+
+    def _centre_many(self, logs: FloatArray) -> list[DetectorAlert]:
         alerts: list[DetectorAlert] = []
         start = 0
         while start < logs.size:
@@ -337,7 +496,9 @@ class CusumDetector:
         self._index += end + 1
         if cross_at is not None:
             level_now = self._reference + sigma * (self.k + self._upper / self._upper_n)
-            alerts.append(self._alert(index, level_now))
+            alert = self._alert(index, level_now)
+            if not self._centre_muted:
+                alerts.append(alert)
             self._after_alert(level_now)
         return start + end + 1
 
@@ -384,7 +545,7 @@ class CusumDetector:
         level = self._reference + self.baseline_log_std * (self.k + self._upper / self._upper_n)
         alert = self._alert(index, level)
         self._after_alert(level)
-        return alert
+        return None if self._centre_muted else alert
 
     def _after_alert(self, level: float) -> None:
         if self.cooldown > 0:
@@ -456,6 +617,7 @@ class CusumDetector:
             "cooldown_early_sum": self._cooldown_early_sum,
             "cooldown_n": float(self._cooldown_n),
             "alerts": float(self._alerts),
+            **(self.tail.state() if self.tail is not None else {}),
         }
 
     @classmethod
@@ -529,4 +691,27 @@ class CusumDetector:
         )
         detector._cooldown_n = int(values["cooldown_n"])
         detector._alerts = int(values["alerts"])
+        detector.tail = _tail_from_state(state, detector)
         return detector
+
+
+def _tail_from_state(state: Mapping[str, float], detector: CusumDetector) -> TailWatch | None:
+    """The tail watch of a saved state (None for states saved before it, or unusable)."""
+    try:
+        values = {k: float(state[k]) for k in TailWatch(0.0, 0.0, 1.0, 1.0).state()}
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in values.values()) or values["tail_upper"] < 0:
+        return None
+    tail = TailWatch(
+        values["tail_log_p95"],
+        detector.baseline_log_mean,
+        detector.baseline_log_std,
+        detector.decision_nats,
+    )
+    tail.centre = values["tail_centre"]
+    tail.upper = values["tail_upper"]
+    tail.run = max(int(values["tail_run"]), 0)
+    tail.hits = max(int(values["tail_hits"]), 0)
+    tail.armed = values["tail_armed"] >= 0.5
+    return tail

@@ -53,8 +53,10 @@ judged on three statistics: the centre ("median") and the tail quantiles p95 and
   cannot be more certain than the runner's run-to-run noise, which the verdict reports. The
   centre is then the difference of log means (Welch), as the random-effects model assumes.
 * **Paired A/B blocks** (``paired=True``): baseline block i and candidate block i ran back to
-  back on the same machine. The centre is the mean of the per-block differences of log means
-  (Student's t, blocks - 1 df), so drift the two share cancels; the tails are the pooled
+  back on the same machine. The centre is the Hodges-Lehmann pseudo-median of the per-block
+  differences of log means with Tukey's bounds and the one-sided Wilcoxon signed-rank test, so
+  drift the two share cancels and the one pair that straddles a sudden change (a neighbour's
+  load starting between its blocks) cannot swing the verdict; the tails are the pooled
   quantile ratios with a seeded bootstrap over block pairs.
 * ``required_n`` (for ``INCONCLUSIVE``) is the per-side size that decides with 95% power at the
   observed log spread: the classic ``(sb^2 + sc^2) (z_{1-alpha} + z_{0.95})^2 / e^2`` with
@@ -83,6 +85,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special
+from scipy.stats import rankdata
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -854,6 +857,43 @@ def _measure(
     )
 
 
+def _walsh_bound(walsh: FloatArray, blocks: int, confidence: float) -> tuple[float, float]:
+    """(lower, upper) one-sided ``confidence`` bounds of the pseudo-median from the sorted
+    Walsh averages (Tukey; the signed-rank statistic's normal approximation)."""
+    total = walsh.size
+    sd = math.sqrt(blocks * (blocks + 1) * (2 * blocks + 1) / 24.0)
+    k = math.floor(total / 2.0 - float(special.ndtri(confidence)) * sd)
+    if k < 0:
+        return -math.inf, math.inf
+    return float(walsh[k]), float(walsh[total - 1 - k])
+
+
+def _signed_rank_stat(name: str, diffs: FloatArray, alpha: float, pass_confidence: float) -> _Stat:
+    """The centre of paired block differences: the Hodges-Lehmann pseudo-median (median of
+    the Walsh averages) with Tukey's bounds and the one-sided Wilcoxon signed-rank test, so
+    one pair that straddles a sudden change of the machine (a load starting between its two
+    blocks) moves neither the estimate nor the test much."""
+    blocks = diffs.size
+    pairs = np.add.outer(diffs, diffs)[np.triu_indices(blocks)] / 2.0
+    walsh = np.sort(pairs)
+    estimate = float(np.median(walsh))
+    low, high = _walsh_bound(walsh, blocks, 1.0 - alpha)
+    _, high_pass = _walsh_bound(walsh, blocks, pass_confidence)
+    nonzero = diffs[diffs != 0.0]
+    if nonzero.size == 0:
+        return _Stat(name, estimate, high, low, high_pass, 1.0, 1.0)
+    ranks = rankdata(np.abs(nonzero))
+    w_plus = float(ranks[nonzero > 0].sum())
+    n = nonzero.size
+    mean = n * (n + 1) / 4.0
+    _, counts = np.unique(np.abs(nonzero), return_counts=True)
+    var = n * (n + 1) * (2 * n + 1) / 24.0 - float((counts**3 - counts).sum()) / 48.0
+    sd = math.sqrt(var) if var > 0 else math.inf
+    p_slower = float(special.ndtr(-(w_plus - mean - 0.5) / sd))
+    p_faster = float(special.ndtr((w_plus - mean + 0.5) / sd))
+    return _Stat(name, estimate, high, low, high_pass, p_slower, p_faster)
+
+
 def _measure_paired(
     operation: str,
     groups_b: tuple[FloatArray, ...],
@@ -863,9 +903,9 @@ def _measure_paired(
     pass_confidence: float,
     enough: bool,
 ) -> _Measured:
-    """Blocks as pairs: the centre is the mean of the per-block differences of log means
-    (Student's t with blocks - 1 df); the tails are the pooled quantile ratios with a
-    bootstrap over block pairs. Drift that both builds of a block share cancels."""
+    """Blocks as pairs: the centre is the pseudo-median of the per-block differences of log
+    means (Wilcoxon signed-rank, ``_signed_rank_stat``); the tails are the pooled quantile
+    ratios with a bootstrap over block pairs. Drift that both builds of a block share cancels."""
     nb = sum(g.size for g in groups_b)
     nc = sum(g.size for g in groups_c)
     blocks = len(groups_b)
@@ -879,9 +919,7 @@ def _measure_paired(
         return _Measured(
             operation, nb, nc, "paired", blocks, blocks, drift, (stat,), spread_sq, False
         )
-    d = float(np.mean(diffs))
-    se = float(np.std(diffs, ddof=1)) / math.sqrt(blocks)
-    stats = [_normal_stat("median", d, se, blocks - 1, alpha, pass_confidence)]
+    stats = [_signed_rank_stat("median", diffs, alpha, pass_confidence)]
     log_b = np.log(np.concatenate(groups_b))
     log_c = np.log(np.concatenate(groups_c))
     testable = [

@@ -71,8 +71,8 @@ class AbPlan:
     baseline: list[str]
     candidate: list[str]
     workload: str = "mixed"
-    blocks: int = 10
-    block_runs: int = 90
+    blocks: int = 50
+    block_runs: int = 18  # one pass over the mixed workload's 18 tasks
     workdir: Path | None = None  # where the spans files go (default: a fresh temp directory)
     env: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)  # per side
 

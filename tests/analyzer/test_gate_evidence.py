@@ -147,6 +147,18 @@ def test_paired_blocks_cancel_the_drift_both_builds_share() -> None:
     assert slow.ratio == pytest.approx(1.25, rel=0.06)
 
 
+def test_one_pair_straddling_a_load_change_does_not_swing_the_verdict() -> None:
+    """The neighbour's load starts right after the baseline's first block: that one pair's
+    candidate block is 3x slower. The signed-rank centre shrugs it off."""
+    drift = [1.0] * 30
+    base = _blocks(5000, drift, n=18)
+    cand = _blocks(6000, drift, n=18)
+    straddled = Runs((np.asarray(cand.groups[0]) * 3.0, *cand.groups[1:]))
+    result = compare(base, straddled, paired=True)
+    assert result.verdict is Verdict.NO_CHANGE
+    assert result.ratio < 1.1
+
+
 def test_unpaired_the_same_drift_would_not_pass() -> None:
     # The candidate ran only in the loaded half of the time: unpaired, it looks slower.
     loaded = [1.6] * 10
