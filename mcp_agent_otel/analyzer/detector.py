@@ -162,6 +162,7 @@ class TailWatch:
         self.run = 0  # observations since the statistic was last 0
         self.hits = 0  # exceedances among them
         self.armed = True
+        self.holds = False  # this watch's alert holds the centre's (until it recovers)
 
     def _steps(self, above: NDArray[np.bool_]) -> FloatArray:
         up, down = self.UP
@@ -214,6 +215,7 @@ class TailWatch:
             "tail_run": float(self.run),
             "tail_hits": float(self.hits),
             "tail_armed": 1.0 if self.armed else 0.0,
+            "tail_holds": 1.0 if self.holds else 0.0,
         }
 
 
@@ -283,7 +285,7 @@ class CusumDetector:
         self._cooldown_n = 0
         self._alerts = 0
         self.tail: TailWatch | None = None
-        # While the tail has alerted (until its recovery), the centre's crossings belong to
+        # While the tail's alert holds (until its recovery), the centre's crossings belong to
         # that regression: they settle the level as usual but raise no alert of their own.
         self._centre_muted = False
         if baseline_log_p95 is not None and math.isfinite(baseline_log_p95):
@@ -341,13 +343,22 @@ class CusumDetector:
         """Feed one duration; returns an alert when this observation crosses ``h`` (the
         centre's, else the tail's: should both cross on the same span, the centre's wins)."""
         log_d = math.log(_positive_finite(duration, f"operation {self.operation!r}: duration"))
-        self._centre_muted = self.tail is not None and not self.tail.armed
+        self._centre_muted = self.tail is not None and self.tail.holds
         crossings = self.tail.feed(np.array([log_d]), self._index) if self.tail else []
         centre = self._update_centre(log_d)
-        if centre is not None:
-            return centre
-        own = [(i, share) for i, share, alarm in crossings if alarm and self._tail_own()]
-        return self._tail_alert(*own[0]) if own else None
+        tail = None
+        for index, share, alarm in crossings:
+            own = alarm and centre is None and self._tail_own()
+            tail = self._tail_alert(index, share) if own else None
+            self._hold(own)
+        return centre or tail
+
+    def _hold(self, held: bool) -> None:
+        """A tail alert holds the centre's alerts until the tail recovers (any other tail
+        crossing, a recovery or an alarm the centre already reported, releases them)."""
+        assert self.tail is not None
+        self.tail.holds = held
+        self._centre_muted = held
 
     def _tail_own(self) -> bool:
         """Whether a tail crossing is the tail's own news: not while the centre has alerted
@@ -426,7 +437,7 @@ class CusumDetector:
         values = as_durations(durations, f"operation {self.operation!r}:")
         logs = np.log(values)
         first = self._index
-        self._centre_muted = self.tail is not None and not self.tail.armed
+        self._centre_muted = self.tail is not None and self.tail.holds
         crossings = self.tail.feed(logs, first) if self.tail else []
         alerts: list[DetectorAlert] = []
         done = 0
@@ -434,9 +445,10 @@ class CusumDetector:
             centre = self._centre_many(logs[done : index - first + 1])
             alerts += centre
             done = index - first + 1
-            if alarm and not (centre and centre[-1].index == index) and self._tail_own():
+            own = alarm and not (centre and centre[-1].index == index) and self._tail_own()
+            if own:
                 alerts.append(self._tail_alert(index, share))
-            self._centre_muted = alarm  # a tail regression holds until its recovery
+            self._hold(own)
         return alerts + self._centre_many(logs[done:])
 
     def _centre_many(self, logs: FloatArray) -> list[DetectorAlert]:
@@ -714,4 +726,5 @@ def _tail_from_state(state: Mapping[str, float], detector: CusumDetector) -> Tai
     tail.run = max(int(values["tail_run"]), 0)
     tail.hits = max(int(values["tail_hits"]), 0)
     tail.armed = values["tail_armed"] >= 0.5
+    tail.holds = values["tail_holds"] >= 0.5
     return tail

@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 from mcp_agent_otel.analyzer import gate
+from mcp_agent_otel.analyzer.detector import CusumDetector
 from mcp_agent_otel.analyzer.statistics import Comparison, compare_many
 from tests.performance.test_bench_statistics import wilson
 
@@ -136,4 +137,72 @@ def test_gate_exit_rates(bench: BenchRecorder, scenario: str) -> None:
             "exit 1: "
             + _rate(bench, "12_unchanged_exit_1", codes[gate.EXIT_REGRESSION], runs, "<= 0.015")
         )
+    print("; ".join(line))
+
+
+# --- the live detector ---------------------------------------------------------------------
+
+
+def _false_alarm_then_step(det: CusumDetector, rng: np.random.Generator, offset: int) -> bool:
+    """A burst raises an alarm that is over when its cool-down starts (a false alarm), then
+    ``offset`` spans later a real +10% step: is the step alerted within 3,000 spans?"""
+    alarm = None
+    while alarm is None:
+        alarm = det.update(float(rng.lognormal(math.log(2.0 * MEDIAN_MS), LOG_SIGMA)))
+    det.update_many(_side_n(rng, offset))
+    return bool(det.update_many(_side_n(rng, 3000, 1.10)))
+
+
+def _side_n(
+    rng: np.random.Generator, n: int, ratio: float = 1.0, sigma: float = LOG_SIGMA
+) -> np.ndarray:
+    return rng.lognormal(math.log(MEDIAN_MS * ratio), sigma, n)
+
+
+@pytest.mark.timeout(3600)
+def test_detector_after_a_false_alarm_and_on_the_tail(bench: BenchRecorder) -> None:
+    streams = bench.n(20, 1000)
+    rng = np.random.default_rng([SEED, 99])
+    caught = {"first_half": [0, 0], "second_half": [0, 0]}
+    duplicates = 0
+    tail_delays: list[float] = []
+    for _ in range(streams):
+        offset = int(rng.integers(125, 444))
+        half = "first_half" if offset < 250 else "second_half"
+        det = CusumDetector.from_baseline("svc :: op", _side_n(rng, 2000))
+        caught[half][0] += _false_alarm_then_step(det, rng, offset)
+        caught[half][1] += 1
+        # a persistent real +10% step: alerted once (twice counts as a duplicate)
+        det = CusumDetector.from_baseline("svc :: op", _side_n(rng, 2000))
+        det.update_many(_side_n(rng, 2000))
+        duplicates += len(det.update_many(_side_n(rng, 6000, 1.10))) > 1
+        # a spread regression, median unchanged: the delay of the first alert
+        det = CusumDetector.from_baseline("svc :: op", _side_n(rng, 2000))
+        det.update_many(_side_n(rng, 2000))
+        alerts = det.update_many(_side_n(rng, 3000, sigma=0.8))
+        tail_delays.append(alerts[0].index - 2000 + 1 if alerts else math.inf)
+    assert sum(n for _, n in caught.values()) == streams
+    hits = sum(h for h, _ in caught.values())
+    line = [f"\nCUSUM, {streams} streams: real +10% step after a false alarm 125-443 spans before"]
+    line.append(
+        f"alerted {_rate(bench, 'cusum_step_after_false_alarm_alerted', hits, streams, '')}"
+    )
+    for half, (h, n) in caught.items():
+        if n:
+            line.append(f"{half} of the cool-down {h}/{n}")
+    line.append(
+        "persistent step alerted twice "
+        + _rate(bench, "cusum_duplicate_alert_for_one_step", duplicates, streams, "")
+    )
+    finite = [d for d in tail_delays if math.isfinite(d)]
+    spread_rate = len(finite) / streams
+    median = float(np.median(tail_delays))
+    bench.record(
+        "cusum_spread_regression_alerted_within_3000",
+        spread_rate,
+        "fraction",
+        note=f"{streams} streams, log-sigma 0.5 -> 0.8, median unchanged; "
+        f"median delay {median:.0f}",
+    )
+    line.append(f"spread regression alerted {spread_rate:.3f}, median delay {median:.0f} spans")
     print("; ".join(line))
