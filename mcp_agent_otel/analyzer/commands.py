@@ -486,7 +486,8 @@ def _read_files(
     type=click.IntRange(min=2),
     default=50,
     show_default=True,
-    help="with --ab: blocks per build (many short blocks pair more closely in time)",
+    help="with --ab: blocks per build (many short blocks pair more closely in time; the "
+    "paired test needs about 12 or more to reach significance at all)",
 )
 @click.option(
     "--block-runs",
