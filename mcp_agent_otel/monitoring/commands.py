@@ -494,7 +494,9 @@ def _serve_blocks(
 
     with _versioned_environment(version), _run_environment(base_run):
         try:
-            handle = configure_tracing(extra_processors=[aggregator])
+            # No exporter: the blocks' spans go over stdout, and an export thread would
+            # compete with the other build's block for the CPU.
+            handle = configure_tracing(extra_processors=[aggregator], export=False)
         except TracingConfigError as exc:
             _fail(str(exc))
         try:

@@ -180,6 +180,7 @@ def configure_tracing(
     env: Mapping[str, str] | None = None,
     set_global: bool = True,
     sampler: Sampler | None = None,
+    export: bool = True,
 ) -> TracingHandle:
     """Install an SDK TracerProvider built from OTEL_* settings, unless one is installed already.
 
@@ -188,7 +189,8 @@ def configure_tracing(
       as it is; ``extra_processors`` are added to it only if it is an SDK provider.
     - Otherwise a new provider: OTLP over the configured protocol when an endpoint is set, and
       the OTLP-JSON spans file when none is (or when ``spans_file`` is given explicitly).
-      ``sampler`` overrides OTEL_TRACES_SAMPLER.
+      ``sampler`` overrides OTEL_TRACES_SAMPLER. ``export=False``: no exporter at all, only
+      ``extra_processors`` (a process that hands its spans on itself, e.g. an A/B worker).
 
     ``env`` (default ``os.environ``) decides OTEL_SDK_DISABLED, whether and how OTLP is used,
     OTEL_SERVICE_NAME and the state directory. The OTLP exporters' own settings (endpoint URL,
@@ -210,11 +212,11 @@ def configure_tracing(
     # The SDK reads OTEL_TRACES_SAMPLER(_ARG) and registers a flush-on-exit shutdown itself.
     provider = TracerProvider(resource=resource, sampler=sampler)
     exporters: list[LossCountingExporter] = []
-    endpoint = otlp_endpoint(env)
+    endpoint = otlp_endpoint(env) if export else None
     if endpoint:
         exporters.append(LossCountingExporter(_otlp_exporter(env), f"OTLP ({endpoint})"))
     path: Path | None = None
-    if spans_file is not None or not endpoint:
+    if export and (spans_file is not None or not endpoint):
         path = Path(spans_file) if spans_file is not None else home_dir(env) / "spans.jsonl"
         exporters.append(LossCountingExporter(OtlpJsonFileExporter(path), f"file ({path})"))
     for exporter in exporters:

@@ -71,7 +71,7 @@ def test_profile_repeat_records_each_run_with_its_own_run_id(
 
 
 def test_block_order_alternates() -> None:
-    assert block_order(3) == [(0, "A"), (0, "B"), (1, "B"), (1, "A"), (2, "A"), (2, "B")]
+    assert block_order(3) == [(0, "A"), (0, "B"), (1, "A"), (1, "B"), (2, "A"), (2, "B")]
 
 
 def test_a_build_command_must_exist() -> None:
