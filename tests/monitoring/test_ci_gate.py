@@ -135,10 +135,11 @@ async def test_gate_fails_a_25_percent_slowdown_and_passes_an_unchanged_build(
     assert slow["verdict"] == "regression"
     assert SLOW_STAGE in str(slow["message"])  # the gate names the slowed stage
     assert by_op[SLOW_STAGE]["verdict"] == "regression"
-    # About the injected 25%: measured 1.26-1.37 over 18 runs (the busy-wait itself can be
-    # preempted on a loaded machine, which only lengthens it); the span-level mechanics are
-    # checked exactly in test_profiler.py.
-    assert 1.15 <= by_op[SLOW_STAGE]["ratio"] <= 1.60
+    # About the injected 25%: measured 1.26-1.37 over 18 runs on a quiet machine, up to 2.1 on
+    # one loaded by other work (the busy-wait can be preempted, which only lengthens it; no
+    # upper bound is asserted); the span-level mechanics are checked exactly in
+    # test_profiler.py.
+    assert by_op[SLOW_STAGE]["ratio"] >= 1.15
     assert same_code == 0, same["message"]
     assert same["verdict"] == "pass"
 
