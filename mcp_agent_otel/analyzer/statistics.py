@@ -963,7 +963,7 @@ def _x(log_ratio: float) -> str:
     return f"{_exp(log_ratio):.3f}×"
 
 
-def _moved(tests: Sequence[tuple[_Stat, float, bool]], alpha: float) -> str:
+def _moved(tests: Sequence[tuple[_Stat, float, bool]], alpha: float, margin: float) -> str:
     """ "p95 1.640× slower (...), median unchanged (1.002×)": what moved and what did not."""
     parts: list[str] = []
     for stat, p_adj, regressed in tests:
@@ -974,7 +974,12 @@ def _moved(tests: Sequence[tuple[_Stat, float, bool]], alpha: float) -> str:
             )
     for stat, p_adj, regressed in tests:
         if not regressed and math.isfinite(stat.log_ratio):
-            still = "unchanged" if not p_adj < alpha else "slower, within the threshold"
+            if p_adj < alpha:
+                still = "slower, within the threshold"
+            elif abs(stat.log_ratio) < margin / 2.0:
+                still = "unchanged"
+            else:
+                still = "not significantly changed"
             parts.append(f"{stat.name} {still} ({_x(stat.log_ratio)})")
     return ", ".join(parts)
 
@@ -1020,8 +1025,8 @@ def _decide(
     elif any(regressed):
         verdict = Verdict.REGRESSION
         reason = (
-            f"{_moved(tests, alpha)}: significantly slower and a slowdown of {threshold:.0%} "
-            f"or more is not ruled out.{note}"
+            f"{_moved(tests, alpha, margin)}: significantly slower and a slowdown of "
+            f"{threshold:.0%} or more is not ruled out.{note}"
         )
     elif centre.log_upper_pass < margin:
         faster = p_adj_faster < alpha and centre.log_ratio < 0.0 and centre.log_low <= -margin
@@ -1029,7 +1034,7 @@ def _decide(
         reason = (
             f"A {threshold:.0%} slowdown is ruled out at {pass_confidence:.0%} confidence: "
             f"median {_x(centre.log_ratio)} (up to {_x(centre.log_upper_pass)})"
-            + "".join(f", {part}" for part in [_moved(tests[1:], alpha)] if part)
+            + "".join(f", {part}" for part in [_moved(tests[1:], alpha, margin)] if part)
             + f"; nothing significantly slower.{note}"
         )
         if faster:
