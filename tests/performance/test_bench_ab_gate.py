@@ -41,7 +41,7 @@ BURN = "while True: pass"
 
 def _try(
     workdir: Path, slowed: bool, blocks: int, block_runs: int, workload: str
-) -> gate.GateReport:
+) -> tuple[gate.GateReport, gate.GateReport]:
     load: list[subprocess.Popen[bytes]] = []
 
     def start_load(block: int, side: str) -> None:
@@ -66,8 +66,15 @@ def _try(
         for process in load:
             process.kill()
             process.wait()
-    base, cand = result.evidence()
-    return gate.compare_durations(base, cand, baseline_name="A", candidate_name="B", paired=True)
+    reports = []
+    for metric in ("wall", "cpu"):
+        base, cand = result.evidence(metric=metric)
+        reports.append(
+            gate.compare_durations(
+                base, cand, baseline_name="A", candidate_name="B", paired=True, metric=metric
+            )
+        )
+    return reports[0], reports[1]
 
 
 KINDS = {"unchanged": (gate.EXIT_PASS, ">= 9 of 10"), "slowed": (gate.EXIT_REGRESSION, "10 of 10")}
@@ -79,15 +86,20 @@ def test_ab_gate_under_a_neighbours_cpu_load(bench: BenchRecorder, kind: str) ->
     tries = bench.n(1, 10)
     blocks, block_runs, workload = (50, 18, "mixed") if bench.full else (4, 6, "simple")
     outcome: Counter[int] = Counter()
+    cpu_outcome: Counter[int] = Counter()
     with tempfile.TemporaryDirectory(prefix="ab-bench-") as tmp:
         for k in range(tries):
-            report = _try(Path(tmp) / f"{kind}-{k}", kind == "slowed", blocks, block_runs, workload)
-            outcome[report.exit_code] += 1
-            ratios = ", ".join(
-                f"{c.operation.split(' :: ')[-1]} {c.ratio:.3f} ({c.verdict.value})"
-                for c in report.comparisons
+            report, cpu = _try(
+                Path(tmp) / f"{kind}-{k}", kind == "slowed", blocks, block_runs, workload
             )
-            print(f"\ntry {k + 1} {kind}: exit {report.exit_code}: {ratios}", flush=True)
+            outcome[report.exit_code] += 1
+            cpu_outcome[cpu.exit_code] += 1
+            for label, rep in (("wall", report), ("cpu", cpu)):
+                ratios = ", ".join(
+                    f"{c.operation.split(' :: ')[-1]} {c.ratio:.3f} ({c.verdict.value})"
+                    for c in rep.comparisons
+                )
+                print(f"\ntry {k + 1} {kind} {label}: exit {rep.exit_code}: {ratios}", flush=True)
             assert report.exit_code in (
                 gate.EXIT_PASS,
                 gate.EXIT_REGRESSION,
@@ -103,6 +115,13 @@ def test_ab_gate_under_a_neighbours_cpu_load(bench: BenchRecorder, kind: str) ->
         f"\nA/B {kind}: exit {wanted} in {hits} of {tries} tries "
         f"(95% CI {low:.2f}-{high:.2f}); "
         f"exit codes {dict(sorted(outcome.items()))}; {per_side} workflows per side"
+    )
+    print(f"CPU time of analyze/decide: exit codes {dict(sorted(cpu_outcome.items()))}")
+    bench.record(
+        f"ab_{kind}_cpu_metric_exit_{wanted}_tries",
+        cpu_outcome[wanted],
+        f"of {tries}",
+        note="--metric cpu on the same blocks (task_analyzer.analyze, decision_engine.decide)",
     )
     bench.record(
         f"ab_{kind}_exit_{wanted}_tries",
