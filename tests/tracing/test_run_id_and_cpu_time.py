@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -104,3 +105,19 @@ def test_a_failed_stage_keeps_only_its_error(spans: InMemorySpanExporter) -> Non
 
 def spans_module_stage(cpu_time: bool = False) -> AbstractContextManager[Span]:
     return spans.stage_span(semconv.SPAN_DECIDE, cpu_time=cpu_time)
+
+
+def test_export_false_installs_no_exporter(tmp_path: Path) -> None:
+    """The A/B worker hands its spans on itself: no file, no OTLP, only its processors."""
+    handle = configure_tracing(
+        env={semconv.ENV_HOME: str(tmp_path), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:1"},
+        set_global=False,
+        export=False,
+    )
+    try:
+        assert handle.exporters == ()
+        assert handle.spans_file is None
+        assert isinstance(handle.provider, TracerProvider)
+    finally:
+        handle.shutdown()
+    assert not (tmp_path / "spans.jsonl").exists()
