@@ -154,18 +154,41 @@ def stage_span(
             yield outer
         return
     attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
+    # Reading a thread's CPU clock is a system call (no vDSO), and on a loaded machine a system
+    # call is where the scheduler preempts: both readings are made outside the span's own
+    # interval (before it starts; after its end time is taken), so CPU time never adds a
+    # preemption point to the wall-clock duration.
+    cpu_started = time.thread_time_ns() if cpu_time else None
+    failed = False
     with _tracer.start_as_current_span(
-        name, kind=kind, attributes=attrs, record_exception=False, set_status_on_exception=False
+        name,
+        kind=kind,
+        attributes=attrs,
+        record_exception=False,
+        set_status_on_exception=False,
+        end_on_exit=False,
     ) as span:
         token = enter_stage(name, span)
         try:
-            with _cpu_timed(span, cpu_time):
-                yield span
+            yield span
         except BaseException as exc:
+            failed = True
             record_exception(span, exc)
             raise
         finally:
             exit_stage(token)
+            _end(span, cpu_started if not failed else None)
+
+
+def _end(span: Span, cpu_started: int | None) -> None:
+    """End ``span`` now; with ``cpu_started``, record the thread CPU time since then."""
+    ended = time.time_ns()
+    if cpu_started is not None and span.is_recording():
+        set_attributes(span, {semconv.CPU_TIME_MS: (time.thread_time_ns() - cpu_started) / 1e6})
+    try:
+        span.end(end_time=ended)
+    except Exception:  # tracing never breaks the traced call
+        count_recording_failure()
 
 
 @contextmanager
