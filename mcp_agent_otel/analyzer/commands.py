@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -30,12 +31,14 @@ from mcp_agent_otel.analyzer.config import (
     config_from_env,
 )
 from mcp_agent_otel.analyzer.ingest import UnstoredSpansError
-from mcp_agent_otel.analyzer.offline import SpansFileError, file_durations
+from mcp_agent_otel.analyzer.offline import METRICS, SpansFileError, file_samples
+from mcp_agent_otel.analyzer.operation import OperationKey
 from mcp_agent_otel.analyzer.runtime import Analyzer
 from mcp_agent_otel.analyzer.service import Endpoints, serve
 from mcp_agent_otel.analyzer.store import BaselineExistsError, BaselineNotFoundError, StoreError
 from mcp_agent_otel.analyzer.time_ranges import HELP as TIME_HELP
 from mcp_agent_otel.analyzer.time_ranges import TimeSpecError, parse_time
+from mcp_agent_otel.tracing import semconv
 
 _errors = Console(stderr=True)
 
@@ -175,6 +178,20 @@ def ingest_command(files: tuple[str, ...], db: str | None, as_json: bool) -> Non
             )
             for line in [*r.errors, *r.notes]:
                 click.echo(f"  {line}")
+            if r.old:
+                click.echo(
+                    f"  {r.old} span(s) are older than the retention period "
+                    f"({semconv.ENV_ANALYZER_RETENTION_DAYS}); they were accepted from the file, "
+                    "and a running analyzer prunes them at its next upkeep: create a baseline "
+                    "from them now (baselines are kept) or raise the retention"
+                )
+    if not sum(r.accepted for r in reports):
+        _errors.print(
+            "[red]error:[/] no span was accepted from "
+            f"{', '.join(r.path for r in reports)}; see the reasons above",
+            highlight=False,
+        )
+        sys.exit(1)
     if any(r.bad_lines for r in reports):
         sys.exit(1)
 
@@ -319,15 +336,26 @@ _VERDICT_STYLE = {
 }
 
 
+def _ratio(test: statistics.StatisticTest | None) -> str:
+    if test is None:
+        return "-"
+    text = _fmt(test.ratio, "{:.3f}")
+    return f"[bold red]{text}[/]" if test.regressed else text
+
+
 def print_report(report: gate.GateReport, console: Console) -> None:
+    what = "CPU time" if report.metric == "cpu" else "duration"
     table = Table(
         header_style="bold",
-        title=f"baseline {report.baseline} vs {report.candidate} "
-        f"(threshold {report.threshold:.0%}, alpha {report.alpha:g})",
+        title=f"baseline {report.baseline} vs {report.candidate}: {what} "
+        f"(threshold {report.threshold:.0%}, alpha {report.alpha:g}, pass when a "
+        f"{report.threshold:.0%} slowdown is ruled out at {report.pass_confidence:.0%})",
     )
     table.add_column("operation", overflow="fold")
     table.add_column("n (base/cand)", justify="right")
-    table.add_column("ratio [CI]", justify="right")
+    table.add_column("median ratio [CI]", justify="right")
+    table.add_column("p95", justify="right")
+    table.add_column("p99", justify="right")
     table.add_column("p (adj.)", justify="right")
     table.add_column("verdict")
     for c in report.comparisons:
@@ -337,7 +365,9 @@ def print_report(report: gate.GateReport, console: Console) -> None:
             f"{c.baseline_n}/{c.candidate_n}",
             f"{_fmt(c.ratio, '{:.3f}')} [{_fmt(c.ratio_ci_low, '{:.3f}')}, "
             f"{_fmt(c.ratio_ci_high, '{:.3f}')}]",
-            _fmt(c.p_adjusted, "{:.2g}"),
+            _ratio(c.test("p95")),
+            _ratio(c.test("p99")),
+            _fmt(min((t.p_adjusted for t in c.tests), default=c.p_adjusted), "{:.2g}"),
             f"[{style}]{c.verdict.value}[/]" if style else c.verdict.value,
         )
     console.print(table)
@@ -351,6 +381,9 @@ def print_report(report: gate.GateReport, console: Console) -> None:
             "(--json has every reason)",
             highlight=False,
         )
+    noisy = [c for c in report.comparisons if c.design != "independent"]
+    if noisy and not regressed and not undecided:
+        console.print(f"  {noisy[0].operation}: {noisy[0].reason}", highlight=False)
     if report.only_in_baseline:
         console.print(
             f"  not in the candidate (skipped): {', '.join(report.only_in_baseline)}",
@@ -360,8 +393,35 @@ def print_report(report: gate.GateReport, console: Console) -> None:
     console.print(f"[{style}]{report.verdict.upper()}[/]: {report.message}", highlight=False)
 
 
+def _read_files(
+    files: tuple[str, ...], service: str | None, metric: str
+) -> dict[OperationKey, gate.Evidence]:
+    """Per operation, the files' spans grouped by run id (``Runs`` when there are several)."""
+    try:
+        samples, reports = file_samples(files, service=service, metric=metric)
+    except SpansFileError as exc:
+        _fail(str(exc))
+    for r in reports:
+        for line in r.errors:
+            _errors.print(f"[yellow]warning:[/] {line}", highlight=False)
+    if metric == "cpu" and not samples:
+        _fail(
+            f"no span in {', '.join(files)} carries {semconv.CPU_TIME_MS}; CPU time is recorded "
+            "on the synchronous stages (task_analyzer.analyze, decision_engine.decide)"
+        )
+    return {key: gate.runs_of(by_run) for key, by_run in samples.items()}
+
+
 @click.command("check")
-@click.option("--baseline", "baseline", required=True, help="the baseline to compare against")
+@click.option("--baseline", "baseline", help="the stored baseline to compare against")
+@click.option(
+    "--baseline-file",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="OTLP-JSON-lines spans file(s) of the baseline instead of a stored baseline "
+    "(repeatable; several runs, told apart by mcp_agent.run.id, widen the comparison by the "
+    "run-to-run noise)",
+)
 @click.option("--candidate-version", help="the stored spans of this service.version")
 @click.option(
     "--candidate-file",
@@ -382,7 +442,14 @@ def print_report(report: gate.GateReport, console: Console) -> None:
     default=statistics.DEFAULT_ALPHA,
     show_default=True,
     type=click.FloatRange(min=0, max=0.5, min_open=True, max_open=True),
-    help="significance level (Benjamini-Hochberg across operations)",
+    help="significance level (weighted Benjamini-Hochberg across operations and statistics)",
+)
+@click.option(
+    "--pass-confidence",
+    default=statistics.DEFAULT_PASS_CONFIDENCE,
+    show_default=True,
+    type=click.FloatRange(min=0.5, max=1, max_open=True),
+    help="pass when a slowdown of the threshold is ruled out at this one-sided confidence",
 )
 @click.option(
     "--min-samples",
@@ -391,61 +458,137 @@ def print_report(report: gate.GateReport, console: Console) -> None:
     type=click.IntRange(min=2),
     help="fewer spans than this on a side: inconclusive",
 )
+@click.option(
+    "--metric",
+    type=click.Choice(METRICS),
+    default="wall",
+    show_default=True,
+    help="wall: span durations; cpu: thread CPU time of the synchronous stages "
+    f"({semconv.CPU_TIME_MS}; files and --ab only), which a busy neighbour barely moves",
+)
+@click.option(
+    "--ab",
+    is_flag=True,
+    help="run the baseline and the candidate builds here, in alternating blocks (see "
+    "--baseline-cmd/--candidate-cmd), and compare the blocks as pairs",
+)
+@click.option(
+    "--baseline-cmd",
+    metavar="CMD",
+    help="with --ab: the baseline build's mcp-agent-otel command, e.g. "
+    "base/.venv/bin/mcp-agent-otel",
+)
+@click.option(
+    "--candidate-cmd",
+    metavar="CMD",
+    help="with --ab: the candidate build's command (default: this mcp-agent-otel)",
+)
+@click.option("--workload", default="mixed", show_default=True, help="with --ab: the workload")
+@click.option(
+    "--blocks",
+    type=click.IntRange(min=2),
+    default=50,
+    show_default=True,
+    help="with --ab: blocks per build (many short blocks pair more closely in time; the "
+    "paired test needs about 12 or more to reach significance at all)",
+)
+@click.option(
+    "--block-runs",
+    type=click.IntRange(min=1),
+    default=18,
+    show_default=True,
+    help="with --ab: workflows per block (a multiple of the workload's task count keeps "
+    "every block's task mix the same)",
+)
 @json_option
 @db_option
 @click.option(
     "--url", help="ask a running analyzer instead of a database, e.g. http://127.0.0.1:4418"
 )
 def check_command(
-    baseline: str,
+    baseline: str | None,
+    baseline_file: tuple[str, ...],
     candidate_version: str | None,
     candidate_file: tuple[str, ...],
     service: str | None,
     threshold: float,
     alpha: float,
+    pass_confidence: float,
     min_samples: int,
+    metric: str,
+    ab: bool,
+    baseline_cmd: str | None,
+    candidate_cmd: str | None,
+    workload: str,
+    blocks: int,
+    block_runs: int,
     as_json: bool,
     db: str | None,
     url: str | None,
 ) -> None:
-    """CI gate: compare a candidate against --baseline NAME.
+    """CI gate: compare a candidate against --baseline NAME (or --baseline-file F), or run
+    both builds here with --ab.
 
     Exit 0 pass, 1 regression, 2 inconclusive (or a missing baseline / unusable input).
     """
+    options: dict[str, Any] = {
+        "threshold": threshold,
+        "alpha": alpha,
+        "min_samples": min_samples,
+        "pass_confidence": pass_confidence,
+    }
+    if ab:
+        report = _ab(
+            baseline_cmd, candidate_cmd, workload, blocks, block_runs, service, metric, options
+        )
+        _finish(report, as_json)
+    if (baseline is None) == (not baseline_file):
+        _fail("give exactly one of --baseline NAME or --baseline-file F (or use --ab)")
     if (candidate_version is None) == (not candidate_file):
         _fail("give exactly one of --candidate-version V or --candidate-file F")
     if db and url:
         _fail("give --db or --url, not both")
-    durations = None
-    if candidate_file:
-        try:
-            durations, reports = file_durations(candidate_file, service=service, version=None)
-        except SpansFileError as exc:
-            _fail(str(exc))
-        for r in reports:
-            for line in r.errors:
-                _errors.print(f"[yellow]warning:[/] {line}", highlight=False)
+    if metric == "cpu" and not (baseline_file and candidate_file):
+        _fail(
+            "--metric cpu reads the spans' CPU time from files: give --baseline-file and "
+            "--candidate-file (the store keeps durations only), or use --ab"
+        )
+    durations = _read_files(candidate_file, service, metric) if candidate_file else None
+    if baseline_file:
+        report = gate.compare_durations(
+            _read_files(baseline_file, service, metric),
+            durations or {},
+            baseline_name=", ".join(baseline_file),
+            candidate_name=", ".join(candidate_file),
+            metric=metric,
+            **options,
+        )
+        _finish(report, as_json)
+    assert baseline is not None
     try:
         if url:
+            flat = None if durations is None else {k: _pooled(v) for k, v in durations.items()}
             report = _remote(
-                url, baseline, candidate_version, durations, service, threshold, alpha, min_samples
+                url, baseline, candidate_version, flat, service, threshold, alpha, min_samples
             )
         else:
             report = _local(
-                db,
-                baseline,
-                candidate_version,
-                durations,
-                candidate_file,
-                service,
-                threshold,
-                alpha,
-                min_samples,
+                db, baseline, candidate_version, durations, candidate_file, service, options
             )
     except BaselineNotFoundError as exc:
         _fail(str(exc))
     except (ClientError, ValueError) as exc:
         _fail(str(exc))
+    _finish(report, as_json)
+
+
+def _pooled(evidence: gate.Evidence) -> Any:
+    if isinstance(evidence, statistics.Runs):
+        return np.concatenate([np.asarray(g, dtype=np.float64) for g in evidence.groups])
+    return evidence
+
+
+def _finish(report: gate.GateReport, as_json: bool) -> NoReturn:
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -453,16 +596,51 @@ def check_command(
     sys.exit(report.exit_code)
 
 
+def _ab(
+    baseline_cmd: str | None,
+    candidate_cmd: str | None,
+    workload: str,
+    blocks: int,
+    block_runs: int,
+    service: str | None,
+    metric: str,
+    options: dict[str, Any],
+) -> gate.GateReport:
+    from mcp_agent_otel.monitoring import ab_blocks  # the profiler: loaded only for --ab
+
+    if not baseline_cmd:
+        _fail("--ab needs --baseline-cmd: the baseline build's mcp-agent-otel command")
+    try:
+        plan = ab_blocks.AbPlan(
+            baseline=ab_blocks.command(baseline_cmd),
+            candidate=ab_blocks.command(candidate_cmd) if candidate_cmd else ab_blocks.this(),
+            workload=workload,
+            blocks=blocks,
+            block_runs=block_runs,
+        )
+        result = ab_blocks.run_ab(plan, progress=lambda text: _errors.print(text))
+    except ab_blocks.AbError as exc:
+        _fail(str(exc))
+    base, cand = result.evidence(service=service, metric=metric)
+    return gate.compare_durations(
+        base,
+        cand,
+        baseline_name=f"A {baseline_cmd}",
+        candidate_name=f"B {candidate_cmd or 'this build'}",
+        paired=True,
+        metric=metric,
+        **options,
+    )
+
+
 def _local(
     db: str | None,
     baseline: str,
     version: str | None,
-    durations: Any,
+    durations: dict[OperationKey, gate.Evidence] | None,
     files: tuple[str, ...],
     service: str | None,
-    threshold: float,
-    alpha: float,
-    min_samples: int,
+    options: dict[str, Any],
 ) -> gate.GateReport:
     config = _config(db)
     if not Path(config.db_path).exists():
@@ -476,14 +654,7 @@ def _local(
             candidate = gate.Candidate(durations=durations, label=", ".join(files))
         else:
             candidate = gate.Candidate(selector=Selector(version=version, service=service))
-        return analyzer.compare(
-            baseline,
-            candidate,
-            service=service,
-            threshold=threshold,
-            alpha=alpha,
-            min_samples=min_samples,
-        )
+        return analyzer.compare(baseline, candidate, service=service, **options)
     finally:
         analyzer.close()
 

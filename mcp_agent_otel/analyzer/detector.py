@@ -19,7 +19,10 @@ How it decides:
   2,000-span baselines (~185,000 with the true parameters). Bringing the p95 under 400 would
   take ``h`` near 4 nats and a false alarm every ~3,500 spans: a choice left to the caller.
 * **One regression, one alert.** After an alert the detector is quiet for ``cooldown``
-  observations and measures the new level over them. If the level is up by more than half the
+  observations and measures the new level over them. An alert whose cool-down starts at the
+  baseline (first half within a quarter of the threshold) was premature: nothing is adopted
+  and the CUSUM restarts primed with the second half, so a real step that followed a false
+  alarm is still alerted. Otherwise, if the level is up by more than half the
   threshold it is *adopted*: its running mean (refined by every later span) plus two standard
   errors becomes the reference, so the same regression does not alert again, while a further
   slowdown of ``threshold`` on top of it does. While a level is adopted, a second CUSUM watches
@@ -47,6 +50,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import signal, special
 
 from mcp_agent_otel.analyzer.statistics import DEFAULT_THRESHOLD, as_durations
 
@@ -60,6 +64,10 @@ MIN_LOG_STD = 1e-3
 # Recovery (the return of an adopted level to the baseline) stops at this multiple of the
 # alerts' decision interval, in log-likelihood-ratio units.
 RECOVERY_NATS_FACTOR = 2.0
+# An alert is confirmed when the first EARLY_WINDOW of its cool-down sits above the baseline
+# by more than PREMATURE_FRACTION of the threshold (log units); else it was premature.
+EARLY_WINDOW = 0.5
+PREMATURE_FRACTION = 0.25
 
 
 def _lindley(steps: FloatArray, start: float) -> FloatArray:
@@ -108,6 +116,109 @@ def _positive_finite(value: float, name: str) -> float:
     return number
 
 
+# --- the tail: exceedances of the baseline's p95 -----------------------------------------------
+
+TAIL_QUANTILE = 0.95
+TAIL_P0 = 1.0 - TAIL_QUANTILE  # the share of spans above the baseline's p95, unchanged
+TAIL_P1 = 2.0 * TAIL_P0  # the share the tail CUSUM is tuned to catch (twice as many)
+MIN_TAIL_BASELINE = 100  # baseline spans needed to place its p95
+TAIL_EWMA = 0.01  # weight of each span in the tail watch's running centre
+
+
+def _tail_quantile(logs: FloatArray, threshold: float) -> float | None:
+    """The baseline's log p95 for a ``TailWatch``; None when the baseline is too small to
+    place it, or so narrow that its p95 is within the threshold of its centre (there the
+    centre's CUSUM already sees every change that matters)."""
+    if logs.size < MIN_TAIL_BASELINE:
+        return None
+    log_p95 = float(np.quantile(logs, TAIL_QUANTILE))
+    return log_p95 if log_p95 - float(np.mean(logs)) > math.log1p(threshold) else None
+
+
+class TailWatch:
+    """A Bernoulli CUSUM on "this span is further above the current centre than the
+    baseline's p95 was above its centre".
+
+    The centre's CUSUM cannot see a spread regression (log-sigma 0.5 -> 0.8 with the median
+    unchanged moves p95 by 1.64x while the mean log duration stays put); the share of spans
+    that far above the centre goes from 5% to 15%. The centre is tracked by an exponentially
+    weighted mean of log durations (``TAIL_EWMA``, ~100 spans), so a plain shift of the whole
+    distribution, which the centre's CUSUM reports, soon stops counting here: the two watch
+    different things. Each span adds its log-likelihood ratio of
+    ``TAIL_P1`` against ``TAIL_P0`` (``log 2`` above, ``log(0.9/0.95)`` below); the alert
+    comes at ``decision_nats``, as the centre's. After an alert the watch is disarmed (one
+    regression, one alert) until the mirror CUSUM sees the share back at ``TAIL_P0``.
+    """
+
+    UP = (math.log(TAIL_P1 / TAIL_P0), math.log((1.0 - TAIL_P1) / (1.0 - TAIL_P0)))
+
+    def __init__(self, log_p95: float, log_mean: float, sigma: float, decision_nats: float) -> None:
+        self.log_p95 = log_p95
+        self.offset = log_p95 - log_mean  # how far the baseline's p95 is above its centre
+        self.centre = log_mean  # the running centre (EWMA of log durations)
+        self.sigma = sigma
+        self.h = decision_nats
+        self.upper = 0.0
+        self.run = 0  # observations since the statistic was last 0
+        self.hits = 0  # exceedances among them
+        self.armed = True
+        self.holds = False  # this watch's alert holds the centre's (until it recovers)
+
+    def _steps(self, above: NDArray[np.bool_]) -> FloatArray:
+        up, down = self.UP
+        steps = np.where(above, up, down)
+        return steps if self.armed else -steps
+
+    def feed(self, logs: FloatArray, first_index: int) -> list[tuple[int, float, bool]]:
+        """Feed log durations; per crossing: (index, exceedance share of the crossing run,
+        whether it was an alarm: False for a recovery)."""
+        smoothed, _ = signal.lfilter(
+            [TAIL_EWMA], [1.0, TAIL_EWMA - 1.0], logs, zi=[(1.0 - TAIL_EWMA) * self.centre]
+        )
+        before = np.concatenate([[self.centre], smoothed[:-1]])
+        above = logs - before > self.offset
+        self.centre = float(smoothed[-1]) if logs.size else self.centre
+        alerts: list[tuple[int, float, bool]] = []
+        start = 0
+        while start < logs.size:
+            part = above[start:]
+            statistic = _lindley(self._steps(part), self.upper)
+            crossed = statistic > self.h
+            end = int(np.argmax(crossed)) if crossed.any() else part.size - 1
+            runs = _run_lengths(statistic[: end + 1], self.run)
+            hits = np.cumsum(part[: end + 1])
+            last_zero = end - int(runs[end])  # position of the last 0 (-1: before the batch)
+            carried = self.hits if last_zero < 0 else 0
+            self.hits = carried + int(hits[end] - (hits[last_zero] if last_zero >= 0 else 0))
+            self.run = int(runs[end])
+            self.upper = float(statistic[end])
+            if crossed.any():
+                share = self.hits / max(self.run, 1)
+                alerts.append((first_index + start + end, share, self.armed))
+                self.armed = not self.armed
+                self.upper, self.run, self.hits = 0.0, 0, 0
+            start += end + 1
+        return alerts
+
+    def estimated_ratio(self, share: float) -> float:
+        """The p95 ratio a location shift would need to push ``share`` of spans above the
+        baseline's p95 (log-normal approximation; a spread regression moves p95 further)."""
+        share = min(max(share, 1e-6), 1.0 - 1e-6)
+        z0, z1 = float(special.ndtri(TAIL_QUANTILE)), float(special.ndtri(1.0 - share))
+        return math.exp(self.sigma * (z0 - z1))
+
+    def state(self) -> dict[str, float]:
+        return {
+            "tail_log_p95": self.log_p95,
+            "tail_centre": self.centre,
+            "tail_upper": self.upper,
+            "tail_run": float(self.run),
+            "tail_hits": float(self.hits),
+            "tail_armed": 1.0 if self.armed else 0.0,
+            "tail_holds": 1.0 if self.holds else 0.0,
+        }
+
+
 class CusumDetector:
     """One operation's streaming slowdown detector (see the module doc)."""
 
@@ -141,6 +252,7 @@ class CusumDetector:
         threshold: float = DEFAULT_THRESHOLD,
         h: float | None = None,
         cooldown: int = DEFAULT_COOLDOWN,
+        baseline_log_p95: float | None = None,
     ) -> None:
         if not isinstance(operation, str):
             raise ValueError(f"operation must be a string label, got {operation!r}")
@@ -169,8 +281,15 @@ class CusumDetector:
         self._index = 0
         self._cooldown_left = 0
         self._cooldown_sum = 0.0
+        self._cooldown_early_sum = 0.0  # of the cool-down's first half
         self._cooldown_n = 0
         self._alerts = 0
+        self.tail: TailWatch | None = None
+        # While the tail's alert holds (until its recovery), the centre's crossings belong to
+        # that regression: they settle the level as usual but raise no alert of their own.
+        self._centre_muted = False
+        if baseline_log_p95 is not None and math.isfinite(baseline_log_p95):
+            self.tail = TailWatch(baseline_log_p95, mean, self.baseline_log_std, self.decision_nats)
 
     # --- construction ----------------------------------------------------------------------
 
@@ -203,6 +322,7 @@ class CusumDetector:
             threshold=threshold,
             h=h,
             cooldown=cooldown,
+            baseline_log_p95=_tail_quantile(logs, threshold),
         )
 
     # --- streaming ---------------------------------------------------------------------------
@@ -220,17 +340,55 @@ class CusumDetector:
         return math.exp(self._level_sum / self._level_n - self.baseline_log_mean)
 
     def update(self, duration: float) -> DetectorAlert | None:
-        """Feed one duration; returns an alert when this observation crosses ``h``."""
+        """Feed one duration; returns an alert when this observation crosses ``h`` (the
+        centre's, else the tail's: should both cross on the same span, the centre's wins)."""
         log_d = math.log(_positive_finite(duration, f"operation {self.operation!r}: duration"))
+        self._centre_muted = self.tail is not None and self.tail.holds
+        crossings = self.tail.feed(np.array([log_d]), self._index) if self.tail else []
+        centre = self._update_centre(log_d)
+        tail = None
+        for index, share, alarm in crossings:
+            own = alarm and centre is None and self._tail_own()
+            tail = self._tail_alert(index, share) if own else None
+            self._hold(own)
+        return centre or tail
+
+    def _hold(self, held: bool) -> None:
+        """A tail alert holds the centre's alerts until the tail recovers (any other tail
+        crossing, a recovery or an alarm the centre already reported, releases them)."""
+        assert self.tail is not None
+        self.tail.holds = held
+        self._centre_muted = held
+
+    def _tail_own(self) -> bool:
+        """Whether a tail crossing is the tail's own news: not while the centre has alerted
+        (its cool-down) or holds an adopted level, since a slower centre also pushes more spans
+        above the baseline's p95 (one regression, one alert)."""
+        return self._cooldown_left == 0 and self._level_n == 0
+
+    def _tail_alert(self, index: int, share: float) -> DetectorAlert:
+        assert self.tail is not None
+        self._alerts += 1
+        ratio = self.tail.estimated_ratio(share)
+        return DetectorAlert(
+            operation=self.operation,
+            index=index,
+            estimated_ratio=ratio,
+            statistic=self.tail.h,
+            baseline_median=self.baseline_median,
+            message=(
+                f"{self.operation or 'operation'}: p95 up about {(ratio - 1.0) * 100.0:.0f}%: "
+                f"{share:.0%} of the latest spans are slower than the baseline's p95 "
+                f"({math.exp(self.tail.log_p95):.4g}; {TAIL_P0:.0%} expected); tail CUSUM "
+                f"crossed {self.tail.h:.1f} nats"
+            ),
+        )
+
+    def _update_centre(self, log_d: float) -> DetectorAlert | None:
         index = self._index
         self._index += 1
         if self._cooldown_left > 0:
-            self._cooldown_sum += log_d
-            self._cooldown_n += 1
-            self._cooldown_left -= 1
-            if self._cooldown_left == 0:
-                self._settle(self._cooldown_sum, self._cooldown_n)
-            return None
+            return self._cool(log_d, index)
         sigma = self.baseline_log_std
         if self._level_n > 0 and self._track_level(log_d):
             return None
@@ -241,7 +399,7 @@ class CusumDetector:
         level = self._reference + sigma * (self.k + self._upper / self._upper_n)
         alert = self._alert(index, level)
         self._after_alert(level)
-        return alert
+        return None if self._centre_muted else alert
 
     def _track_level(self, log_d: float) -> bool:
         """Refine the adopted level with one observation; True when it has recovered.
@@ -278,19 +436,33 @@ class CusumDetector:
         """
         values = as_durations(durations, f"operation {self.operation!r}:")
         logs = np.log(values)
+        first = self._index
+        self._centre_muted = self.tail is not None and self.tail.holds
+        crossings = self.tail.feed(logs, first) if self.tail else []
+        alerts: list[DetectorAlert] = []
+        done = 0
+        for index, share, alarm in crossings:  # the centre up to each tail crossing, then it
+            centre = self._centre_many(logs[done : index - first + 1])
+            alerts += centre
+            done = index - first + 1
+            own = alarm and not (centre and centre[-1].index == index) and self._tail_own()
+            if own:
+                alerts.append(self._tail_alert(index, share))
+            self._hold(own)
+        return alerts + self._centre_many(logs[done:])
+
+    def _centre_many(self, logs: FloatArray) -> list[DetectorAlert]:
         alerts: list[DetectorAlert] = []
         start = 0
         while start < logs.size:
             if self._cooldown_left > 0:
                 take = min(self._cooldown_left, logs.size - start)
                 for log_d in logs[start : start + take].tolist():
-                    self._cooldown_sum += log_d
-                self._cooldown_n += take
-                self._cooldown_left -= take
-                self._index += take
+                    alert = self._cool(log_d, self._index)
+                    self._index += 1
+                    if alert is not None:
+                        alerts.append(alert)
                 start += take
-                if self._cooldown_left == 0:
-                    self._settle(self._cooldown_sum, self._cooldown_n)
                 continue
             start = self._run_until_event(logs, start, alerts)
         return alerts
@@ -336,14 +508,62 @@ class CusumDetector:
         self._index += end + 1
         if cross_at is not None:
             level_now = self._reference + sigma * (self.k + self._upper / self._upper_n)
-            alerts.append(self._alert(index, level_now))
+            alert = self._alert(index, level_now)
+            if not self._centre_muted:
+                alerts.append(alert)
             self._after_alert(level_now)
         return start + end + 1
+
+    @property
+    def _early_n(self) -> int:
+        return int(self.cooldown * EARLY_WINDOW)
+
+    def _cool(self, log_d: float, index: int) -> DetectorAlert | None:
+        """One observation of the cool-down; at its end, settle (which may alert)."""
+        if self._cooldown_n < self._early_n:
+            self._cooldown_early_sum += log_d
+        self._cooldown_sum += log_d
+        self._cooldown_n += 1
+        self._cooldown_left -= 1
+        return self._end_cooldown(index) if self._cooldown_left == 0 else None
+
+    def _end_cooldown(self, index: int) -> DetectorAlert | None:
+        """Settle after the cool-down that followed an alert.
+
+        The alert is *confirmed* when the cool-down's first half already sits above the
+        baseline by more than a quarter of the threshold: the level measured over the whole
+        cool-down is then settled as before (adopted when up by more than half the
+        threshold). Otherwise the alarm came before any change (a false alarm, perhaps
+        followed by a real step within the cool-down): no level is adopted, since one
+        measured across a step would hide that step, and the CUSUM restarts against the
+        baseline primed with the second half's evidence, so a step there alerts at once or
+        soon after.
+        """
+        early_n = self._early_n
+        base = self.baseline_log_mean
+        quarter = math.log1p(self.threshold) * PREMATURE_FRACTION
+        if early_n == 0 or self._cooldown_early_sum / early_n - base > quarter:
+            self._settle(self._cooldown_sum, self._cooldown_n)
+            return None
+        self._settle(0.0, 0)
+        late_n = self._cooldown_n - early_n
+        late_sum = self._cooldown_sum - self._cooldown_early_sum
+        primed = (late_sum - late_n * base) / self.baseline_log_std - self.k * late_n
+        if primed <= 0.0:
+            return None
+        self._upper, self._upper_n = primed, late_n
+        if self._upper <= self.h:
+            return None
+        level = self._reference + self.baseline_log_std * (self.k + self._upper / self._upper_n)
+        alert = self._alert(index, level)
+        self._after_alert(level)
+        return None if self._centre_muted else alert
 
     def _after_alert(self, level: float) -> None:
         if self.cooldown > 0:
             self._cooldown_left = self.cooldown
             self._cooldown_sum = 0.0
+            self._cooldown_early_sum = 0.0
             self._cooldown_n = 0
             self._reset_statistics()
         else:
@@ -406,8 +626,10 @@ class CusumDetector:
             "index": float(self._index),
             "cooldown_left": float(self._cooldown_left),
             "cooldown_sum": self._cooldown_sum,
+            "cooldown_early_sum": self._cooldown_early_sum,
             "cooldown_n": float(self._cooldown_n),
             "alerts": float(self._alerts),
+            **(self.tail.state() if self.tail is not None else {}),
         }
 
     @classmethod
@@ -469,6 +691,40 @@ class CusumDetector:
         detector._index = int(values["index"])
         detector._cooldown_left = int(values["cooldown_left"])
         detector._cooldown_sum = values["cooldown_sum"]
+        # Absent from states saved before it existed: the first half's share of the sum.
+        early = state.get("cooldown_early_sum")
+        early_n = min(int(values["cooldown_n"]), detector._early_n)
+        detector._cooldown_early_sum = (
+            float(early)
+            if isinstance(early, (int, float))
+            and not isinstance(early, bool)
+            and math.isfinite(float(early))
+            else values["cooldown_sum"] * early_n / max(int(values["cooldown_n"]), 1)
+        )
         detector._cooldown_n = int(values["cooldown_n"])
         detector._alerts = int(values["alerts"])
+        detector.tail = _tail_from_state(state, detector)
         return detector
+
+
+def _tail_from_state(state: Mapping[str, float], detector: CusumDetector) -> TailWatch | None:
+    """The tail watch of a saved state (None for states saved before it, or unusable)."""
+    try:
+        values = {k: float(state[k]) for k in TailWatch(0.0, 0.0, 1.0, 1.0).state()}
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in values.values()) or values["tail_upper"] < 0:
+        return None
+    tail = TailWatch(
+        values["tail_log_p95"],
+        detector.baseline_log_mean,
+        detector.baseline_log_std,
+        detector.decision_nats,
+    )
+    tail.centre = values["tail_centre"]
+    tail.upper = values["tail_upper"]
+    tail.run = max(int(values["tail_run"]), 0)
+    tail.hits = max(int(values["tail_hits"]), 0)
+    tail.armed = values["tail_armed"] >= 0.5
+    tail.holds = values["tail_holds"] >= 0.5
+    return tail

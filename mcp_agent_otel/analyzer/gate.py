@@ -1,10 +1,12 @@
 """Comparisons and the CI gate: a baseline against a candidate, per operation, one verdict.
 
 The candidate is another baseline, the stored spans of a version or a time range, or raw
-durations (a CI run's spans file). The statistics are ``statistics.compare_many``
-(Benjamini-Hochberg across the operations compared). The gate's verdict:
-``regression`` (exit 1) when any operation regressed, else ``inconclusive`` (exit 2) when any
-operation could not be decided (or none could be compared), else ``pass`` (exit 0).
+durations (a CI run's spans file); durations may be grouped by run (``statistics.Runs``) or
+be paired A/B blocks. The statistics are ``statistics.compare_many`` (one weighted
+Benjamini-Hochberg family over the centre, p95 and p99 of every operation compared). The
+gate's verdict: ``regression`` (exit 1) when any operation regressed, else ``inconclusive``
+(exit 2) when any operation could not be decided (or none could be compared), else ``pass``
+(exit 0). Faster never blocks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from numpy.typing import NDArray
 from mcp_agent_otel.analyzer import detection, statistics
 from mcp_agent_otel.analyzer.baselines import Selector, baseline_snapshot, snapshot
 from mcp_agent_otel.analyzer.operation import OperationKey
-from mcp_agent_otel.analyzer.statistics import Comparison, Verdict
+from mcp_agent_otel.analyzer.statistics import Comparison, Runs, Verdict
 from mcp_agent_otel.analyzer.store import Store
 
 EXIT_PASS = 0
@@ -31,6 +33,7 @@ REGRESSION = "regression"
 INCONCLUSIVE = "inconclusive"
 
 Durations = NDArray[np.float64]
+Evidence = Durations | Runs  # one side of an operation: its spans, or its spans by run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +48,8 @@ class GateReport:
     only_in_candidate: tuple[str, ...] = ()
     threshold: float = statistics.DEFAULT_THRESHOLD
     alpha: float = statistics.DEFAULT_ALPHA
+    pass_confidence: float = statistics.DEFAULT_PASS_CONFIDENCE
+    metric: str = "wall"  # "wall": span durations; "cpu": the spans' thread CPU time
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +60,8 @@ class GateReport:
             "message": self.message,
             "threshold": self.threshold,
             "alpha": self.alpha,
+            "pass_confidence": self.pass_confidence,
+            "metric": self.metric,
             "comparisons": [c.to_dict() for c in self.comparisons],
             "only_in_baseline": list(self.only_in_baseline),
             "only_in_candidate": list(self.only_in_candidate),
@@ -73,12 +80,32 @@ class GateReport:
             only_in_candidate=tuple(data.get("only_in_candidate", ())),
             threshold=float(data.get("threshold", statistics.DEFAULT_THRESHOLD)),
             alpha=float(data.get("alpha", statistics.DEFAULT_ALPHA)),
+            pass_confidence=float(data.get("pass_confidence", statistics.DEFAULT_PASS_CONFIDENCE)),
+            metric=str(data.get("metric", "wall")),
         )
 
 
 def positive(durations: Durations) -> Durations:
     """The tests work on log durations: zero-length spans cannot take part."""
     return detection.positive(np.asarray(durations, dtype=np.float64))
+
+
+def positive_evidence(evidence: Evidence) -> Durations | Runs:
+    if isinstance(evidence, Runs):
+        return Runs(tuple(positive(np.asarray(g, dtype=np.float64)) for g in evidence.groups))
+    return positive(evidence)
+
+
+def runs_of(by_run: Mapping[str, Durations]) -> Evidence:
+    """One operation's durations by run id: ``Runs`` when there are several, else the spans."""
+    if len(by_run) == 1:
+        return next(iter(by_run.values()))
+    return Runs(tuple(by_run[run] for run in sorted(by_run)))
+
+
+def what_moved(comparison: Comparison) -> str:
+    """ "p95 1.64x" for each statistic that regressed (the centre is called the median)."""
+    return ", ".join(f"{t.name} {t.ratio:.2f}x" for t in comparison.tests if t.regressed)
 
 
 NAMED_IN_MESSAGE = 10
@@ -98,7 +125,11 @@ def verdict_of(comparisons: tuple[Comparison, ...]) -> tuple[str, int, str]:
             EXIT_INCONCLUSIVE,
             "no operation is in both the baseline and the candidate: nothing to compare",
         )
-    regressed = [c.operation for c in comparisons if c.verdict is Verdict.REGRESSION]
+    regressed = [
+        f"{c.operation} ({what_moved(c)})" if what_moved(c) else c.operation
+        for c in comparisons
+        if c.verdict is Verdict.REGRESSION
+    ]
     if regressed:
         return (
             REGRESSION,
@@ -123,20 +154,33 @@ def verdict_of(comparisons: tuple[Comparison, ...]) -> tuple[str, int, str]:
 
 
 def compare_durations(
-    baseline: Mapping[OperationKey, Durations],
-    candidate: Mapping[OperationKey, Durations],
+    baseline: Mapping[OperationKey, Evidence],
+    candidate: Mapping[OperationKey, Evidence],
     *,
     baseline_name: str,
     candidate_name: str,
     threshold: float = statistics.DEFAULT_THRESHOLD,
     alpha: float = statistics.DEFAULT_ALPHA,
     min_samples: int = statistics.DEFAULT_MIN_SAMPLES,
+    pass_confidence: float = statistics.DEFAULT_PASS_CONFIDENCE,
+    paired: bool = False,
+    metric: str = "wall",
 ) -> GateReport:
     """Compare the operations present on both sides (pure)."""
     common = sorted(set(baseline) & set(candidate))
-    pairs = {key.label: (positive(baseline[key]), positive(candidate[key])) for key in common}
+    pairs = {
+        key.label: (positive_evidence(baseline[key]), positive_evidence(candidate[key]))
+        for key in common
+    }
     comparisons = tuple(
-        statistics.compare_many(pairs, threshold=threshold, alpha=alpha, min_samples=min_samples)
+        statistics.compare_many(
+            pairs,
+            threshold=threshold,
+            alpha=alpha,
+            min_samples=min_samples,
+            pass_confidence=pass_confidence,
+            paired=paired,
+        )
     )
     verdict, code, message = verdict_of(comparisons)
     return GateReport(
@@ -150,6 +194,8 @@ def compare_durations(
         only_in_candidate=tuple(k.label for k in sorted(set(candidate) - set(baseline))),
         threshold=threshold,
         alpha=alpha,
+        pass_confidence=pass_confidence,
+        metric=metric,
     )
 
 
@@ -159,7 +205,7 @@ class Candidate:
 
     baseline: str | None = None
     selector: Selector | None = None
-    durations: Mapping[OperationKey, Durations] | None = None
+    durations: Mapping[OperationKey, Evidence] | None = None
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -180,9 +226,12 @@ class Candidate:
         return "durations"
 
 
-def candidate_durations(store: Store, candidate: Candidate) -> dict[OperationKey, Durations]:
+def candidate_durations(store: Store, candidate: Candidate) -> dict[OperationKey, Evidence]:
     if candidate.durations is not None:
-        return {k: np.asarray(v, dtype=np.float64) for k, v in candidate.durations.items()}
+        return {
+            k: v if isinstance(v, Runs) else np.asarray(v, dtype=np.float64)
+            for k, v in candidate.durations.items()
+        }
     if candidate.baseline is not None:
         snap = baseline_snapshot(store, candidate.baseline)
     else:
@@ -200,10 +249,13 @@ def run_comparison(
     threshold: float = statistics.DEFAULT_THRESHOLD,
     alpha: float = statistics.DEFAULT_ALPHA,
     min_samples: int = statistics.DEFAULT_MIN_SAMPLES,
+    pass_confidence: float = statistics.DEFAULT_PASS_CONFIDENCE,
 ) -> GateReport:
     """Baseline ``baseline`` against ``candidate``. Raises BaselineNotFoundError (with the
     message to show) when a named baseline does not exist."""
-    base = {key: s.durations for key, s in baseline_snapshot(store, baseline).items()}
+    base: dict[OperationKey, Evidence] = {
+        key: s.durations for key, s in baseline_snapshot(store, baseline).items()
+    }
     cand = candidate_durations(store, candidate)
     if service is not None:
         base = {k: v for k, v in base.items() if k.service == service}
@@ -216,4 +268,5 @@ def run_comparison(
         threshold=threshold,
         alpha=alpha,
         min_samples=min_samples,
+        pass_confidence=pass_confidence,
     )

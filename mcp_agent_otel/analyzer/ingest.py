@@ -159,11 +159,13 @@ class Ingestor:
         raw: bytes | None = None,
         *,
         spool: bool = True,
+        validation: otlp.Limits | None = None,
     ) -> IngestResult:
         """Validate and aggregate one export request. Never raises for bad spans: they are
         rejected and counted, and the answer says how many and why. Raises StoreUnavailable
-        (nothing taken) when the store cannot keep the spans."""
-        columns, rejections = otlp.extract(request, self.limits(), raw)
+        (nothing taken) when the store cannot keep the spans. ``validation`` overrides
+        ``self.limits()`` (offline files: no retention limit)."""
+        columns, rejections = otlp.extract(request, validation or self.limits(), raw)
         durable: Future[None] | None = None
         payload = None
         if spool and self.spool is not None and len(columns):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from mcp_agent_otel.analyzer import otlp
 from mcp_agent_otel.analyzer.ingest import Ingestor
 from mcp_agent_otel.analyzer.operation import OperationKey
+from mcp_agent_otel.tracing import semconv
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_REPORTED_ERRORS = 20
@@ -35,6 +38,7 @@ class FileReport:
     accepted: int = 0
     rejected: int = 0
     bad_lines: int = 0
+    old: int = 0  # spans older than the retention period (accepted from a file all the same)
     errors: list[str] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
 
@@ -77,19 +81,122 @@ def _bad(report: FileReport, number: int, message: str) -> None:
 
 
 def ingest_files(paths: Sequence[str | os.PathLike[str]], ingestor: Ingestor) -> list[FileReport]:
-    """Ingest every line of every file (then flush): what ``analyzer ingest`` does."""
+    """Ingest every line of every file (then flush): what ``analyzer ingest`` does.
+
+    A file is a record of the past, so the retention period does not refuse its spans (the
+    other limits apply as on the receivers); spans older than it are counted in ``old``, since
+    the running analyzer's upkeep prunes them later (a baseline made from them is kept).
+    """
     reports = []
     for path in paths:
         report = FileReport(str(path))
         reports.append(report)
         for request in iter_requests(path, report):
-            result = ingestor.ingest(request)
+            strict = ingestor.limits()
+            limits = dataclasses.replace(strict, retention_ns=strict.now_ns)
+            result = ingestor.ingest(request, validation=limits)
             report.accepted += result.accepted
             report.rejected += result.rejected
+            report.old += _older_than(request, strict.now_ns - strict.retention_ns)
             if result.message and len(report.notes) < MAX_REPORTED_ERRORS:
                 report.notes.append(result.message)
         ingestor.flush()
     return reports
+
+
+def _older_than(request: ExportTraceServiceRequest, cutoff_ns: int) -> int:
+    return sum(
+        1
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+        if 0 < span.end_time_unix_nano < cutoff_ns
+    )
+
+
+METRICS = ("wall", "cpu")
+
+
+def _run_id(resource_spans: Any) -> str:
+    for kv in resource_spans.resource.attributes:
+        if kv.key == semconv.RUN_ID:
+            return str(kv.value.string_value or kv.value.int_value or "")
+    return ""
+
+
+def _cpu_times(request: ExportTraceServiceRequest) -> Iterator[tuple[int, str, float]]:
+    """(resource index, span name, CPU ms) of every span carrying ``mcp_agent.cpu_time_ms``."""
+    for index, resource_spans in enumerate(request.resource_spans):
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                for kv in span.attributes:
+                    if kv.key == semconv.CPU_TIME_MS:
+                        value = kv.value.double_value or float(kv.value.int_value)
+                        if math.isfinite(value) and value > 0.0:
+                            yield index, span.name, value
+
+
+def file_samples(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    service: str | None = None,
+    version: str | None = None,
+    metric: str = "wall",
+    max_duration_seconds: float = 86400.0,
+) -> tuple[dict[OperationKey, dict[str, NDArray[np.float64]]], list[FileReport]]:
+    """Per operation and per run id (``mcp_agent.run.id`` on the resource, "" when absent):
+    the wall-clock durations (ms) of every valid span in the files, or with ``metric="cpu"``
+    the thread CPU time (``mcp_agent.cpu_time_ms``) of the spans that carry it.
+
+    No retention or clock limits apply (a CI file may be old); ids, times and absurd durations
+    are validated as on ingest.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    limits = otlp.Limits(
+        max_duration_ns=int(max_duration_seconds * 1e9),
+        now_ns=2**62,
+        max_future_ns=0,
+        retention_ns=2**62,
+    )
+    chunks: dict[OperationKey, dict[str, list[float]]] = {}
+    reports = []
+    for path in paths:
+        report = FileReport(str(path))
+        reports.append(report)
+        for request in iter_requests(path, report):
+            columns, rejections = otlp.extract(request, limits)
+            report.rejected += rejections.total
+            runs = [_run_id(rs) for rs in request.resource_spans]
+            wanted = [
+                (service is None or res.service == service)
+                and (version is None or res.version == version)
+                for res in columns.resources
+            ]
+            if metric == "cpu":
+                for index, name, value in _cpu_times(request):
+                    if wanted[index]:
+                        key = OperationKey(columns.resources[index].service, name)
+                        chunks.setdefault(key, {}).setdefault(runs[index], []).append(value)
+                        report.accepted += 1
+                continue
+            if not len(columns):
+                continue
+            keep = np.array(wanted, dtype=bool)[columns.resource_index]
+            report.accepted += int(keep.sum())
+            names, res_index, values = (
+                columns.names,
+                columns.resource_index,
+                (columns.durations_ms.tolist()),
+            )
+            for i in np.flatnonzero(keep).tolist():
+                r = int(res_index[i])
+                key = OperationKey(columns.resources[r].service, names[i])
+                chunks.setdefault(key, {}).setdefault(runs[r], []).append(values[i])
+    return {
+        key: {run: np.array(v, dtype=np.float64) for run, v in sorted(by_run.items())}
+        for key, by_run in chunks.items()
+    }, reports
 
 
 def file_durations(
@@ -99,37 +206,9 @@ def file_durations(
     version: str | None = None,
     max_duration_seconds: float = 86400.0,
 ) -> tuple[dict[OperationKey, NDArray[np.float64]], list[FileReport]]:
-    """Durations (ms) per operation of every valid span in the files: a CI run's candidate.
-
-    No retention or clock limits apply (a CI file may be old); ids, times and absurd durations
-    are validated as on ingest.
-    """
-    limits = otlp.Limits(
-        max_duration_ns=int(max_duration_seconds * 1e9),
-        now_ns=2**62,
-        max_future_ns=0,
-        retention_ns=2**62,
+    """Durations (ms) per operation of every valid span in the files: a CI run's candidate
+    (``file_samples`` with the runs pooled)."""
+    samples, reports = file_samples(
+        paths, service=service, version=version, max_duration_seconds=max_duration_seconds
     )
-    chunks: dict[OperationKey, list[float]] = {}
-    reports = []
-    for path in paths:
-        report = FileReport(str(path))
-        reports.append(report)
-        for request in iter_requests(path, report):
-            columns, rejections = otlp.extract(request, limits)
-            report.rejected += rejections.total
-            if not len(columns):
-                continue
-            durations = columns.durations_ms
-            keep = np.ones(len(columns), dtype=bool)
-            for i, res in enumerate(columns.resources):
-                if (service is not None and res.service != service) or (
-                    version is not None and res.version != version
-                ):
-                    keep &= columns.resource_index != i
-            report.accepted += int(keep.sum())
-            names, res_index, values = columns.names, columns.resource_index, durations.tolist()
-            for i in np.flatnonzero(keep).tolist():
-                res = columns.resources[int(res_index[i])]
-                chunks.setdefault(OperationKey(res.service, names[i]), []).append(values[i])
-    return {k: np.array(v, dtype=np.float64) for k, v in chunks.items()}, reports
+    return {key: np.concatenate(list(by_run.values())) for key, by_run in samples.items()}, reports

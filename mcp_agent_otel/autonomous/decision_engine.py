@@ -361,7 +361,7 @@ class DecisionEngine:
         (relative paths and missing required directories are resolved against the first).
         Bad explicit arguments raise ``InvalidTaskError`` (span status ERROR).
         """
-        with spans.stage_span(semconv.SPAN_DECIDE) as span:
+        with spans.stage_span(semconv.SPAN_DECIDE, cpu_time=True) as span:
             checked = check_arguments(analysis, explicit)
             index, built = self.index_for(tools, env_fingerprint)
             choices, unmatched = choose_tools(

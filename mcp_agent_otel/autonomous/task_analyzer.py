@@ -601,7 +601,7 @@ class TaskAnalyzer:
     def analyze(self, task: str, env_fingerprint: str = "") -> TaskAnalysis:
         """The analysis of ``task``; ``InvalidTaskError`` (span status ERROR) for bad input."""
         attributes = spans.content_attributes(task) if isinstance(task, str) else {}
-        with spans.stage_span(semconv.SPAN_ANALYZE, attributes) as span:
+        with spans.stage_span(semconv.SPAN_ANALYZE, attributes, cpu_time=True) as span:
             normalized = validate_task(task, self.max_chars)  # bad input never reaches the cache
             if self.cache is None:
                 spans.set_attributes(

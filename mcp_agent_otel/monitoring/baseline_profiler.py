@@ -23,12 +23,15 @@ The I/O shell is ``profile_agent`` / ``run_profile``; ``build_report`` and the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
+
+from opentelemetry.sdk.trace import ReadableSpan
 
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
 from mcp_agent_otel.autonomous.meta_coordinator import (
@@ -125,11 +128,13 @@ class ProfileSettings:
     call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S
     slowdowns: tuple[Slowdown, ...] = ()
     top: int = DEFAULT_TOP
+    repeat: int = 1  # measured runs of ``runs`` workflows each (the gate's unit of evidence)
 
     def __post_init__(self) -> None:
         problems = [
             (not self.tasks, "the workload has no task"),
             (self.runs < 1, f"runs must be at least 1 (got {self.runs})"),
+            (self.repeat < 1, f"repeat must be at least 1 (got {self.repeat})"),
             (self.warmup is not None and self.warmup < 0, "warm-up runs cannot be negative"),
             (self.concurrency < 1, f"concurrency must be at least 1 (got {self.concurrency})"),
             (self.memory_runs < 0, "memory runs cannot be negative"),
@@ -291,19 +296,67 @@ async def run_profile(
     servers: ServersConfig,
     aggregator: SpanAggregator,
     progress: Progress | None = None,
+    on_repeat: Callable[[int], None] | None = None,
 ) -> ProfileRun:
     """Open an agent over ``servers`` (with the analysis cache the environment asks for) and
-    profile it. Raises ``CacheConfigError`` / ``ServerConfigError`` for unusable settings."""
+    profile it ``settings.repeat`` times: the warm-up before the first run, the memory pass
+    after the last; ``on_repeat(k)`` after run k (0-based), e.g. to take its spans. Raises
+    ``CacheConfigError`` / ``ServerConfigError`` for unusable settings."""
+    async with _open_agent(settings, servers) as agent:
+        runs = []
+        for k in range(settings.repeat):
+            this = dataclasses.replace(
+                settings,
+                warmup=settings.warmup_runs if k == 0 else 0,
+                memory_runs=settings.memory_runs if k == settings.repeat - 1 else 0,
+            )
+            runs.append(await profile_agent(agent, this, aggregator, progress))
+            if on_repeat is not None:
+                on_repeat(k)
+        return ProfileRun(
+            sum(r.wall_s for r in runs), runs[0].rss_start, runs[-1].rss_end, runs[-1].memory_runs
+        )
+
+
+@contextlib.asynccontextmanager
+async def _open_agent(
+    settings: ProfileSettings, servers: ServersConfig
+) -> AsyncIterator[MetaCoordinator]:
     cache = cache_from_env()
     try:
         agent = MetaCoordinator.from_config(
             servers, analyzer=TaskAnalyzer(cache=cache), call_timeout_s=settings.call_timeout_s
         )
         async with agent:
-            return await profile_agent(agent, settings, aggregator, progress)
+            yield agent
     finally:
         if cache is not None:
             cache.close()
+
+
+async def serve_blocks(
+    settings: ProfileSettings,
+    servers: ServersConfig,
+    aggregator: SpanAggregator,
+    next_block: Callable[[], Awaitable[int | None]],
+    emit: Callable[[int, list[ReadableSpan]], None],
+) -> int:
+    """The worker side of an A/B comparison: one agent, kept open, runs blocks on demand.
+
+    ``next_block()`` answers the number of workflows of the next block (None: done); each
+    block's measured spans go to ``emit(block, spans)``. The warm-up runs before the first
+    block, unmeasured. Returns the number of blocks run.
+    """
+    async with _open_agent(settings, servers) as agent:
+        block = 0
+        while (runs := await next_block()) is not None:
+            this = dataclasses.replace(
+                settings, runs=runs, warmup=settings.warmup_runs if block == 0 else 0
+            )
+            await profile_agent(agent, this, aggregator)
+            emit(block, aggregator.take_kept())
+            block += 1
+        return block
 
 
 def _ordered_names(names: Sequence[str]) -> list[str]:

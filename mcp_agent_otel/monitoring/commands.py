@@ -9,6 +9,7 @@ report is still printed and written), 2 unusable input (nothing was run).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -46,11 +47,18 @@ from mcp_agent_otel.monitoring.baseline_profiler import (
     build_report,
     resolve_workload,
     run_profile,
+    serve_blocks,
 )
 from mcp_agent_otel.monitoring.fault_injection import FaultSettingError, slowdowns_from_env
 from mcp_agent_otel.monitoring.span_aggregator import SpanAggregator
 from mcp_agent_otel.tracing import semconv
-from mcp_agent_otel.tracing.setup import TracingConfigError, TracingHandle, configure_tracing
+from mcp_agent_otel.tracing.setup import (
+    TracingConfigError,
+    TracingHandle,
+    configure_tracing,
+    new_run_id,
+    run_id_from_env,
+)
 
 _errors = Console(stderr=True, soft_wrap=True)
 RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
@@ -153,18 +161,17 @@ def _write(path: str, text: str) -> None:
 
 def _record(
     report: ProfileReport,
-    aggregator: SpanAggregator,
+    runs: list[tuple[str, list[ReadableSpan]]],
     store: str | None,
     url: str | None,
-    only_stages: bool,
 ) -> bool:
-    spans = recording.select_spans(aggregator.take_kept(), only_stages=only_stages)
+    spans = [span for _, run_spans in runs for span in run_spans]
     ok = True
     record_in: list[Callable[[], recording.RecordResult]] = []
     if store is not None:
-        record_in.append(lambda: recording.record_in_store(store, spans, report.version))
+        record_in.append(lambda: recording.record_in_store(store, spans, report.version, runs))
     if url is not None:
-        record_in.append(lambda: recording.post_to_analyzer(url, spans, report.version))
+        record_in.append(lambda: recording.post_to_analyzer(url, spans, report.version, runs=runs))
     for record in record_in:
         try:
             result = record()
@@ -277,6 +284,26 @@ def _record(
     help="service.version the run is recorded as  [default: service.version from "
     f"OTEL_RESOURCE_ATTRIBUTES, else {__version__}]",
 )
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="measured runs of -n workflows each, recorded as runs <run id>.1 .. .K "
+    "(mcp_agent.run.id): the gate estimates the run-to-run noise from them",
+)
+@click.option(
+    "--spans-out",
+    metavar="FILE",
+    help="write the measured spans (per --record) as OTLP-JSON lines, one line per run, "
+    "for `check --baseline-file/--candidate-file`",
+)
+@click.option(
+    "--serve-blocks",
+    is_flag=True,
+    help="A/B worker for `check --ab`: keep one agent open, read a workflow count per line "
+    "on stdin, run that block and answer with its spans as one OTLP-JSON line on stdout",
+)
 def profile_command(
     workload: str,
     runs: int,
@@ -293,6 +320,9 @@ def profile_command(
     analyzer_url: str | None,
     record_what: str,
     version_option: str | None,
+    repeat: int,
+    spans_out: str | None,
+    serve_blocks: bool,
 ) -> None:
     """Profile a workload through the real pipeline and report it from its spans.
 
@@ -316,10 +346,15 @@ def profile_command(
             call_timeout_s=timeout,
             slowdowns=slowdowns,
             top=top,
+            repeat=repeat,
         )
     except (ProfileInputError, FaultSettingError) as exc:
         _fail(str(exc))
+    if serve_blocks:
+        _serve_blocks(settings, servers, version_option, record_what == "stages")
+        return
     _check_output(json_file, "--json")
+    _check_output(spans_out, "--spans-out")
     _check_output(markdown_file, "--markdown")
     if analyzer_url is not None:
         try:
@@ -337,8 +372,19 @@ def profile_command(
     # As the other commands do: exporter failures are reported once, at the end.
     logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
     logging.getLogger("mcp_agent_otel.tracing.export").setLevel(logging.ERROR)
-    aggregator = SpanAggregator(keep_spans=bool(store_path or analyzer_url))
-    with _versioned_environment(version):
+    aggregator = SpanAggregator(keep_spans=bool(store_path or analyzer_url or spans_out))
+    base_run = _run_id()
+    measured: list[tuple[str, list[ReadableSpan]]] = []
+
+    def take_run(k: int) -> None:
+        if aggregator.keep_spans:
+            run_id = base_run if settings.repeat == 1 else f"{base_run}.{k + 1}"
+            only_stages = record_what == "stages"
+            measured.append(
+                (run_id, recording.select_spans(aggregator.take_kept(), only_stages=only_stages))
+            )
+
+    with _versioned_environment(version), _run_environment(base_run):
         try:
             handle = configure_tracing(extra_processors=[aggregator])
         except TracingConfigError as exc:
@@ -364,6 +410,7 @@ def profile_command(
                         Path(servers) if servers else demo_servers_config(),
                         aggregator,
                         progress,
+                        take_run,
                     )
                 )
         except AgentError as exc:
@@ -387,8 +434,82 @@ def profile_command(
         _write(json_file, json.dumps(report.to_dict(), indent=2) + "\n")
     if markdown_file:
         _write(markdown_file, report_render.markdown(report))
+    if spans_out:
+        _write(
+            spans_out,
+            "".join(
+                recording.spans_file_line(run_spans, version, run_id) + "\n"
+                for run_id, run_spans in measured
+            ),
+        )
     recorded = store_path or analyzer_url
-    if recorded and not _record(
-        report, aggregator, store_path, analyzer_url, only_stages=record_what == "stages"
-    ):
+    if recorded and not _record(report, measured, store_path, analyzer_url):
         sys.exit(1)
+
+
+def _run_id() -> str:
+    """This profile's run id: the CI's (or MCP_AGENT_OTEL_RUN_ID), else a fresh one."""
+    return run_id_from_env(os.environ) or new_run_id()
+
+
+@contextmanager
+def _run_environment(run_id: str) -> Iterator[None]:
+    """MCP_AGENT_OTEL_RUN_ID for this process's resource and its MCP servers'."""
+    previous = os.environ.get(semconv.ENV_RUN_ID)
+    os.environ[semconv.ENV_RUN_ID] = run_id
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(semconv.ENV_RUN_ID, None)
+        else:
+            os.environ[semconv.ENV_RUN_ID] = previous
+
+
+def _serve_blocks(
+    settings: ProfileSettings, servers: str | None, version_option: str | None, stages: bool
+) -> None:
+    """``profile --serve-blocks``: the A/B worker (stdout carries only the blocks' spans)."""
+    version = resolve_version(version_option, os.environ)
+    base_run = _run_id()
+    logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
+    logging.getLogger("mcp_agent_otel.tracing.export").setLevel(logging.ERROR)
+    aggregator = SpanAggregator(keep_spans=True)
+    settings = dataclasses.replace(settings, memory_runs=0)
+
+    async def next_block() -> int | None:
+        line = await asyncio.to_thread(sys.stdin.readline)
+        text = line.strip()
+        if not text:
+            return None
+        if not text.isdigit() or int(text) < 1:
+            _fail(f"--serve-blocks reads one workflow count per line, got {text[:40]!r}")
+        return int(text)
+
+    def emit(block: int, spans: list[ReadableSpan]) -> None:
+        chosen = recording.select_spans(spans, only_stages=stages)
+        line = recording.spans_file_line(chosen, version, f"{base_run}.{block:04d}")
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    with _versioned_environment(version), _run_environment(base_run):
+        try:
+            # No exporter: the blocks' spans go over stdout, and an export thread would
+            # compete with the other build's block for the CPU.
+            handle = configure_tracing(extra_processors=[aggregator], export=False)
+        except TracingConfigError as exc:
+            _fail(str(exc))
+        try:
+            asyncio.run(
+                serve_blocks(
+                    settings,
+                    Path(servers) if servers else demo_servers_config(),
+                    aggregator,
+                    next_block,
+                    emit,
+                )
+            )
+        except AgentError as exc:
+            _fail(str(exc))
+        finally:
+            _shut_down(handle)

@@ -14,6 +14,7 @@ candidate (``check --candidate-version V``). Two destinations:
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Iterator, Sequence
 
@@ -32,6 +33,7 @@ from mcp_agent_otel.analyzer.config import AnalyzerConfigError, config_from_env
 from mcp_agent_otel.analyzer.runtime import Analyzer
 from mcp_agent_otel.analyzer.store import StoreError
 from mcp_agent_otel.tracing import semconv
+from mcp_agent_otel.tracing.export import otlp_json
 
 SPANS_PER_REQUEST = 2000  # keeps each request far below the receiver's body limit
 STAGE_NAMES = frozenset((semconv.SPAN_WORKFLOW, *semconv.STAGE_SPANS))
@@ -71,17 +73,49 @@ def set_resource_attribute(request: ExportTraceServiceRequest, key: str, value: 
 
 
 def versioned_requests(
-    spans: Sequence[ReadableSpan], version: str, batch: int = SPANS_PER_REQUEST
+    spans: Sequence[ReadableSpan],
+    version: str,
+    batch: int = SPANS_PER_REQUEST,
+    run_id: str | None = None,
 ) -> Iterator[ExportTraceServiceRequest]:
-    """OTLP export requests of ``spans`` (``batch`` spans each), tagged with ``version``."""
+    """OTLP export requests of ``spans`` (``batch`` spans each), tagged with ``version`` (and
+    ``mcp_agent.run.id`` when ``run_id`` is given: one of a profile's ``--repeat`` runs)."""
     for start in range(0, len(spans), batch):
         request = encode_spans(spans[start : start + batch])
         set_resource_attribute(request, semconv.SERVICE_VERSION, version)
+        if run_id is not None:
+            set_resource_attribute(request, semconv.RUN_ID, run_id)
         yield request
 
 
+def spans_file_line(spans: Sequence[ReadableSpan], version: str, run_id: str) -> str:
+    """One OTLP-JSON line (the spans file format ``check --candidate-file`` reads) of
+    ``spans``, every resource tagged with ``service.version`` and ``mcp_agent.run.id``."""
+    data = json.loads(otlp_json(spans))
+    tags = {semconv.SERVICE_VERSION: version, semconv.RUN_ID: run_id}
+    for resource_spans in data.get("resourceSpans", []):
+        resource = resource_spans.setdefault("resource", {})
+        kept = [a for a in resource.get("attributes", []) if a.get("key") not in tags]
+        resource["attributes"] = kept + [
+            {"key": key, "value": {"stringValue": value}} for key, value in tags.items()
+        ]
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _requests(
+    spans: Sequence[ReadableSpan], version: str, runs: Sequence[tuple[str, Sequence[ReadableSpan]]]
+) -> Iterator[ExportTraceServiceRequest]:
+    if not runs:
+        yield from versioned_requests(spans, version)
+    for run_id, run_spans in runs:
+        yield from versioned_requests(run_spans, version, run_id=run_id)
+
+
 def record_in_store(
-    db_path: str | os.PathLike[str], spans: Sequence[ReadableSpan], version: str
+    db_path: str | os.PathLike[str],
+    spans: Sequence[ReadableSpan],
+    version: str,
+    runs: Sequence[tuple[str, Sequence[ReadableSpan]]] = (),
 ) -> RecordResult:
     """Ingest the spans into the analyzer store at ``db_path`` (created if missing)."""
     try:
@@ -93,7 +127,7 @@ def record_in_store(
     accepted = rejected = 0
     messages: list[str] = []
     try:
-        for request in versioned_requests(spans, version):
+        for request in _requests(spans, version, runs):
             result = analyzer.ingestor.ingest(request)
             accepted += result.accepted
             rejected += result.rejected
@@ -119,7 +153,11 @@ def check_analyzer(url: str) -> None:
 
 
 def post_to_analyzer(
-    url: str, spans: Sequence[ReadableSpan], version: str, token: str | None = None
+    url: str,
+    spans: Sequence[ReadableSpan],
+    version: str,
+    token: str | None = None,
+    runs: Sequence[tuple[str, Sequence[ReadableSpan]]] = (),
 ) -> RecordResult:
     """Send the spans to a running analyzer over OTLP/HTTP (protobuf)."""
     endpoint = url.rstrip("/") + "/v1/traces"
@@ -129,7 +167,7 @@ def post_to_analyzer(
         raise RecordingError(str(exc)) from None
     accepted = rejected = 0
     messages: list[str] = []
-    for request in versioned_requests(spans, version):
+    for request in _requests(spans, version, runs):
         count = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         try:
             body = client.send(

@@ -109,6 +109,10 @@ STEP_ATTEMPT: Final = "mcp_agent.step.attempt"
 STEP_FALLBACK: Final = "mcp_agent.step.fallback"
 EVENT_FALLBACK: Final = "mcp_agent.step.fallback_used"
 
+# Thread CPU time of a synchronous stage (task_analyzer.analyze, decision_engine.decide), ms:
+# it barely moves when a neighbour loads the machine, unlike the span's wall-clock duration.
+CPU_TIME_MS: Final = "mcp_agent.cpu_time_ms"
+
 WORKFLOW_OK: Final = "mcp_agent.workflow.ok"
 WORKFLOW_FAILED_STEPS: Final = "mcp_agent.workflow.failed_steps"
 
@@ -135,6 +139,18 @@ SERVICE_NAME: Final = "service.name"
 SERVICE_VERSION: Final = "service.version"
 DEPLOYMENT_ENVIRONMENT_NAME: Final = "deployment.environment.name"
 DEPLOYMENT_ENVIRONMENT_LEGACY: Final = "deployment.environment"  # before semconv 1.27
+# The run (a profile, a CI job) a process's spans belong to: the unit of evidence of the gate.
+RUN_ID: Final = "mcp_agent.run.id"
+ENV_RUN_ID: Final = "MCP_AGENT_OTEL_RUN_ID"
+# CI-provided ids honoured when MCP_AGENT_OTEL_RUN_ID is unset, in this order (GitHub Actions
+# also has GITHUB_RUN_ATTEMPT, appended when set; GitLab, Buildkite, CircleCI, Jenkins).
+CI_RUN_ID_VARIABLES: Final = (
+    "GITHUB_RUN_ID",
+    "CI_PIPELINE_ID",
+    "BUILDKITE_BUILD_ID",
+    "CIRCLE_WORKFLOW_ID",
+    "BUILD_TAG",
+)
 
 ENV_ANALYZER_TOKEN: Final = "MCP_AGENT_OTEL_ANALYZER_TOKEN"
 ENV_ANALYZER_DB: Final = "MCP_AGENT_OTEL_ANALYZER_DB"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -170,9 +171,33 @@ class TracingHandle:
         return True
 
 
+MAX_RUN_ID_CHARS = 128
+
+
+def run_id_from_env(env: Mapping[str, str]) -> str | None:
+    """The run this process belongs to: ``MCP_AGENT_OTEL_RUN_ID``, else a CI-provided id
+    (``GITHUB_RUN_ID`` with ``-GITHUB_RUN_ATTEMPT``, ``CI_PIPELINE_ID``, ...); None if none."""
+    explicit = env.get(semconv.ENV_RUN_ID, "").strip()
+    if explicit:
+        return explicit[:MAX_RUN_ID_CHARS]
+    for name in semconv.CI_RUN_ID_VARIABLES:
+        value = env.get(name, "").strip()
+        if value:
+            attempt = env.get("GITHUB_RUN_ATTEMPT", "").strip() if name == "GITHUB_RUN_ID" else ""
+            return (f"{value}-{attempt}" if attempt else value)[:MAX_RUN_ID_CHARS]
+    return None
+
+
+def new_run_id() -> str:
+    """A fresh run id for a run that was given none (12 hex digits)."""
+    return uuid.uuid4().hex[:12]
+
+
 def _resource(service_name: str | None, env: Mapping[str, str]) -> Resource:
     """OTEL_SERVICE_NAME (from ``env``) and OTEL_RESOURCE_ATTRIBUTES win; then
-    ``service_name``; then ours. ``service.version`` defaults to the package's."""
+    ``service_name``; then ours. ``service.version`` defaults to the package's.
+    ``mcp_agent.run.id`` comes from OTEL_RESOURCE_ATTRIBUTES, else ``run_id_from_env``, else
+    a fresh id: every span of a process carries the run it belongs to."""
     detected = Resource.create()  # the SDK's detectors: OTEL_RESOURCE_ATTRIBUTES and more
     name = str(detected.attributes.get(SERVICE_NAME, ""))
     chosen = env.get("OTEL_SERVICE_NAME") or (
@@ -181,6 +206,8 @@ def _resource(service_name: str | None, env: Mapping[str, str]) -> Resource:
     overrides: dict[str, str] = {SERVICE_NAME: chosen or service_name or DEFAULT_SERVICE_NAME}
     if SERVICE_VERSION not in detected.attributes:
         overrides[SERVICE_VERSION] = __version__
+    if semconv.RUN_ID not in detected.attributes:
+        overrides[semconv.RUN_ID] = run_id_from_env(env) or new_run_id()
     return detected.merge(Resource(overrides))
 
 
@@ -192,6 +219,7 @@ def configure_tracing(
     env: Mapping[str, str] | None = None,
     set_global: bool = True,
     sampler: Sampler | None = None,
+    export: bool = True,
 ) -> TracingHandle:
     """Install an SDK TracerProvider built from OTEL_* settings, unless one is installed already.
 
@@ -200,7 +228,8 @@ def configure_tracing(
       as it is; ``extra_processors`` are added to it only if it is an SDK provider.
     - Otherwise a new provider: OTLP over the configured protocol when an endpoint is set, and
       the OTLP-JSON spans file when none is (or when ``spans_file`` is given explicitly).
-      ``sampler`` overrides OTEL_TRACES_SAMPLER.
+      ``sampler`` overrides OTEL_TRACES_SAMPLER. ``export=False``: no exporter at all, only
+      ``extra_processors`` (a process that hands its spans on itself, e.g. an A/B worker).
 
     ``env`` (default ``os.environ``) decides OTEL_SDK_DISABLED, whether and how OTLP is used,
     OTEL_SERVICE_NAME and the state directory. The OTLP exporters' own settings (endpoint URL,
@@ -222,11 +251,11 @@ def configure_tracing(
     # The SDK reads OTEL_TRACES_SAMPLER(_ARG) and registers a flush-on-exit shutdown itself.
     provider = TracerProvider(resource=resource, sampler=sampler)
     exporters: list[LossCountingExporter] = []
-    endpoint = otlp_endpoint(env)
+    endpoint = otlp_endpoint(env) if export else None
     if endpoint:
         exporters.append(LossCountingExporter(_otlp_exporter(env), f"OTLP ({endpoint})"))
     path: Path | None = None
-    if spans_file is not None or not endpoint:
+    if export and (spans_file is not None or not endpoint):
         path = Path(spans_file) if spans_file is not None else home_dir(env) / "spans.jsonl"
         max_bytes, backups = spans_file_rotation(env)
         file_exporter = OtlpJsonFileExporter(path, max_bytes=max_bytes, backups=backups)

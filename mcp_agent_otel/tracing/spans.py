@@ -12,6 +12,7 @@ import contextvars
 import os
 import textwrap
 import threading
+import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
@@ -137,14 +138,19 @@ def stage_span(
     attributes: Mapping[str, AttributeValue | None] | None = None,
     *,
     kind: SpanKind = SpanKind.INTERNAL,
+    cpu_time: bool = False,
 ) -> AbstractContextManager[Span]:
     """Open a current span for one stage; an exception escaping the block marks it ERROR.
 
     Inside ``suppress_instrumentation()`` no span is opened (a non-recording span is yielded).
     Directly inside a stage span of the same name (see ``active_stage_span``) that span is
     reused and receives ``attributes``, so one stage never appears twice.
+
+    ``cpu_time=True`` records the thread CPU time the block used as ``mcp_agent.cpu_time_ms``
+    (for stages whose work is synchronous: whatever other tasks run while the block awaits is
+    counted too, so it is exact when one workflow runs at a time, as the profiler does).
     """
-    return _StageSpan(name, attributes, kind)
+    return _StageSpan(name, attributes, kind, cpu_time)
 
 
 class _StageSpan:
@@ -152,15 +158,32 @@ class _StageSpan:
     without the SDK's two generator-based context managers (``start_as_current_span`` and
     ``use_span``), so a stage span costs no more than a bare SDK span."""
 
-    __slots__ = ("_attributes", "_kind", "_name", "_span", "_stage_token", "_token")
+    __slots__ = (
+        "_attributes",
+        "_cpu_started",
+        "_cpu_time",
+        "_kind",
+        "_name",
+        "_outer",
+        "_span",
+        "_stage_token",
+        "_token",
+    )
 
     def __init__(
-        self, name: str, attributes: Mapping[str, AttributeValue | None] | None, kind: SpanKind
+        self,
+        name: str,
+        attributes: Mapping[str, AttributeValue | None] | None,
+        kind: SpanKind,
+        cpu_time: bool,
     ) -> None:
         self._name = name
         self._attributes = attributes
         self._kind = kind
+        self._cpu_time = cpu_time
+        self._cpu_started: int | None = None
         self._span: Span | None = None
+        self._outer: Span | None = None  # a reused stage span, to add the CPU time to
 
     def __enter__(self) -> Span:
         if not is_instrumentation_enabled():
@@ -170,9 +193,16 @@ class _StageSpan:
         if outer is not None:
             if attributes:
                 set_attributes(outer, attributes)
+            if self._cpu_time and outer.is_recording():
+                self._outer, self._cpu_started = outer, time.thread_time_ns()
             return outer
         if attributes and None in attributes.values():
             attributes = {k: v for k, v in attributes.items() if v is not None}
+        # Reading a thread's CPU clock is a system call (no vDSO), and on a loaded machine a
+        # system call is where the scheduler preempts: both readings are made outside the span's
+        # own interval (before it starts; after its end time is taken), so CPU time never adds a
+        # preemption point to the wall-clock duration.
+        self._cpu_started = time.thread_time_ns() if self._cpu_time else None
         try:
             span = _tracer.start_span(name, kind=self._kind, attributes=attributes)
             if span is INVALID_SPAN:  # the no-op tracer (no SDK): nothing to make current
@@ -193,16 +223,27 @@ class _StageSpan:
     ) -> None:
         span = self._span
         if span is None:
+            if self._outer is not None and exc is None:  # a reused stage: add this block's CPU
+                self._record_cpu(self._outer)
+            self._outer = None
             return
         self._span = None
+        ended = time.time_ns()
         if exc is not None:
             record_exception(span, exc)
+        elif self._cpu_time:  # a failed stage keeps only its error attributes
+            self._record_cpu(span)
         exit_stage(self._stage_token)
         try:
             otel_context.detach(self._token)
-            span.end()
+            span.end(end_time=ended)
         except Exception:
             count_recording_failure()
+
+    def _record_cpu(self, span: Span) -> None:
+        if self._cpu_started is not None and span.is_recording():
+            cpu_ms = (time.thread_time_ns() - self._cpu_started) / 1e6
+            set_attributes(span, {semconv.CPU_TIME_MS: cpu_ms})
 
 
 def capture_content() -> bool:

@@ -251,7 +251,9 @@ def test_identical_samples_are_no_change() -> None:
     assert result.ratio == 1.0
     assert result.p_value == pytest.approx(0.5)
     assert 1 / 1.1 < result.ratio_ci_low < 1.0 < result.ratio_ci_high < 1.1
-    assert "within the 10% threshold" in result.reason
+    assert "A 10% slowdown is ruled out at 85% confidence" in result.reason
+    assert [t.name for t in result.tests] == ["median", "p95", "p99"]
+    assert not any(t.regressed for t in result.tests)
 
 
 def test_constant_samples() -> None:
@@ -368,16 +370,13 @@ def test_compare_many_adjusts_with_benjamini_hochberg_and_sorts() -> None:
     assert by_op["op05"].verdict is Verdict.REGRESSION
     assert by_op["few"].verdict is Verdict.INCONCLUSIVE
     assert math.isnan(by_op["few"].p_adjusted)
-    # the family is the 11 tested operations, per direction
+    # the family is every statistic of the 11 tested operations (weighted BH), "few" is out
     tested = [r for r in results if r.operation != "few"]
-    slower = [
-        r.p_value if r.ratio >= 1 else 1 - r.p_value for r in tested
-    ]  # Welch: p_slower + p_faster = 1
-    adjusted = benjamini_hochberg(slower)
-    for r, a in zip(tested, adjusted, strict=True):
-        if r.ratio >= 1:
-            assert r.p_adjusted == pytest.approx(a, rel=1e-9)
-    assert all(r.p_adjusted >= r.p_value for r in tested)
+    assert all([t.name for t in r.tests] == ["median", "p95"] for r in tested)  # p99: n too small
+    # weights: each centre 1.8 (90% of the level over 11 of 22), each tail 0.2
+    assert all(t.p_adjusted >= t.p_value / 1.8 - 1e-12 for r in tested for t in r.tests)
+    assert all(r.p_adjusted >= r.p_value for r in tested if r.ratio < 1)
+    assert by_op["op05"].test("median").regressed  # type: ignore[union-attr]
 
 
 def test_compare_many_names_the_operation_with_bad_data() -> None:
@@ -428,8 +427,12 @@ def _near_a_boundary(r: Comparison) -> bool:
         (math.log(r.ratio_ci_high), margin),
         (math.log(r.ratio_ci_low), -margin),
         (math.log(r.ratio), 0.0),
+        *((math.log(t.upper_pass), margin) for t in r.tests),
+        *((math.log(t.upper), margin) for t in r.tests),
     ]
     if any(math.isfinite(a) and abs(a - b) < 1e-9 for a, b in close):
+        return True
+    if any(math.isfinite(t.p_adjusted) and abs(t.p_adjusted - r.alpha) < 1e-9 for t in r.tests):
         return True
     return math.isfinite(r.p_adjusted) and abs(r.p_adjusted - r.alpha) < 1e-9
 
@@ -460,38 +463,31 @@ def test_scaling_keeps_the_ratio_and_the_verdict(
         assert scaled.verdict is original.verdict
 
 
-MIRROR = {
-    Verdict.REGRESSION: Verdict.IMPROVEMENT,
-    Verdict.IMPROVEMENT: Verdict.REGRESSION,
-    Verdict.NO_CHANGE: Verdict.NO_CHANGE,
-    Verdict.INCONCLUSIVE: Verdict.INCONCLUSIVE,
-}
-
-
 @PROPERTY_SETTINGS
 @given(durations, durations)
-def test_swapping_baseline_and_candidate_mirrors_the_result(
+def test_swapping_baseline_and_candidate_mirrors_the_ratio_and_interval(
     base: list[float], cand: list[float]
 ) -> None:
     forward = compare(base, cand, min_samples=5)
     backward = compare(cand, base, min_samples=5)
-    assert backward.verdict is MIRROR[forward.verdict]
-    assert backward.required_n == forward.required_n
+    assert (
+        backward.required_n is None
+        or forward.required_n is None
+        or (backward.required_n == forward.required_n)
+    )
     if not math.isnan(forward.ratio):
         assert backward.ratio == pytest.approx(1.0 / forward.ratio, rel=1e-12)
     if not math.isnan(forward.ratio_ci_low):
         assert backward.ratio_ci_high == pytest.approx(1.0 / forward.ratio_ci_low, rel=1e-12)
         assert backward.ratio_ci_low == pytest.approx(1.0 / forward.ratio_ci_high, rel=1e-12)
-    if forward.verdict is Verdict.REGRESSION:
-        assert backward.p_value == forward.p_value
 
 
 @PROPERTY_SETTINGS
-@given(st.lists(st.tuples(durations, durations), min_size=1, max_size=5))
-def test_compare_many_swapped_mirrors_every_operation(pairs: list[tuple[list[float], ...]]) -> None:
-    forward = compare_many({f"op{i}": (b, c) for i, (b, c) in enumerate(pairs)}, min_samples=5)
-    backward = compare_many({f"op{i}": (c, b) for i, (b, c) in enumerate(pairs)}, min_samples=5)
-    assert [r.verdict for r in backward] == [MIRROR[r.verdict] for r in forward]
+@given(durations, st.floats(0.2, 0.999))
+def test_a_uniformly_faster_candidate_never_regresses(base: list[float], factor: float) -> None:
+    """Faster never blocks: every span of the candidate shorter by the same factor."""
+    result = compare(base, [v * factor for v in base], min_samples=5)
+    assert result.verdict is not Verdict.REGRESSION
 
 
 def test_absurd_but_finite_durations_do_not_overflow() -> None:

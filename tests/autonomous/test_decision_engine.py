@@ -564,7 +564,11 @@ async def test_decide_span_and_index_reuse(
     assert [s.name for s in finished] == [semconv.SPAN_DECIDE] * 3
     assert all(s.kind is SpanKind.INTERNAL for s in finished)
     assert all(s.status.status_code is StatusCode.UNSET for s in finished)
+    cpu_ms = dict(finished[0].attributes or {})[semconv.CPU_TIME_MS]  # thread CPU time
+    assert isinstance(cpu_ms, float)
+    assert cpu_ms >= 0.0
     assert dict(finished[0].attributes or {}) == {
+        semconv.CPU_TIME_MS: cpu_ms,
         semconv.DECISION_PATTERN: "sequential",
         semconv.DECISION_CONFIDENCE: first.confidence,
         semconv.DECISION_STEPS: 2,

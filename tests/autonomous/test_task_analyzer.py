@@ -603,7 +603,11 @@ def test_analyze_span_without_cache(spans: InMemorySpanExporter) -> None:
     span = _only_span(spans)
     assert span.kind is SpanKind.INTERNAL
     assert span.status.status_code is StatusCode.UNSET
+    cpu_ms = dict(span.attributes or {})[semconv.CPU_TIME_MS]  # thread CPU time
+    assert isinstance(cpu_ms, float)
+    assert cpu_ms >= 0.0
     assert dict(span.attributes or {}) == {
+        semconv.CPU_TIME_MS: cpu_ms,
         semconv.TASK_LENGTH: len(task),
         semconv.CACHE_HIT: False,
         semconv.CACHE_RESULT: "bypass",

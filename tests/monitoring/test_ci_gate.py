@@ -149,7 +149,6 @@ def _script(mode: str, tmp_path: Path, **settings: str) -> subprocess.CompletedP
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "STORE": str(tmp_path / "ci" / "analyzer.db"),
         "WORKLOAD": "simple",
         **settings,
     }
@@ -160,20 +159,21 @@ def _script(mode: str, tmp_path: Path, **settings: str) -> subprocess.CompletedP
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=150,
+        timeout=200,
         check=False,
     )
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(400)
 def test_ci_gate_script_end_to_end_with_too_few_samples_exits_2(tmp_path: Path) -> None:
-    """examples/ci_gate.sh as CI runs it (separate processes, its own tracing set-up): the
-    baseline step, then the check step on a candidate profiled with only 5 runs."""
-    base = _script("baseline", tmp_path, VERSION="v1", RUNS="30")
+    """examples/ci_gate.sh as CI runs it (separate processes, their own tracing set-up): the
+    baseline step records runs in a spans file, the check step compares a candidate profiled
+    with only 5 runs against it; the A/B step with too few blocks to decide."""
+    base = _script("baseline", tmp_path, VERSION="v1", RUNS="30", REPEAT="2")
     assert base.returncode == 0, base.stdout + base.stderr
-    assert "baseline main:" in base.stdout
-    assert "recorded" in base.stderr
-    assert "as service.version v1" in base.stderr
+    lines = (tmp_path / "baseline-spans.jsonl").read_text().splitlines()
+    assert len(lines) == 2  # one line per run
+    assert all('"v1"' in line for line in lines)
 
     cand = _script("check", tmp_path, VERSION="v2", RUNS="5")
     assert cand.returncode == 2, cand.stdout + cand.stderr
@@ -185,3 +185,17 @@ def test_ci_gate_script_end_to_end_with_too_few_samples_exits_2(tmp_path: Path) 
     assert report["version"] == "v2"
     assert report["workflows"] == 5
     assert (tmp_path / "profile-v2.md").read_text().startswith("# Profile `simple`")
+
+    missing = _script("ab", tmp_path)
+    assert missing.returncode == 2
+    assert "BASELINE_CMD" in missing.stderr
+    ab = _script(
+        "ab",
+        tmp_path,
+        BASELINE_CMD=str(Path(sys.executable).parent / "mcp-agent-otel"),
+        BLOCKS="2",
+        BLOCK_RUNS="3",
+    )
+    assert ab.returncode == 2, ab.stdout + ab.stderr  # 6 workflows per side cannot decide
+    assert "INCONCLUSIVE" in ab.stdout
+    assert "A/B: spans of both builds in" in ab.stderr
