@@ -61,6 +61,17 @@ _NUMBERS_ONLY_RE: Final = re.compile(
 
 
 _PHRASAL_RE: Final = re.compile(r"\b(check|sign|log)\s+(out|in|up)\b", re.IGNORECASE)
+# Phrases that mean one verb: "throw away the staged changes" discards them.
+_DISCARD_RE: Final = re.compile(
+    r"\b(?:throw|throwing|threw)\s+(?:away|out)\b|\bget\s+rid\s+of\b", re.IGNORECASE
+)
+
+
+def _one_verb(text: str) -> str:
+    """``text`` with phrasal verbs made one word ("check out": checkout, "throw away":
+    discard)."""
+    text = _DISCARD_RE.sub("discard", text)
+    return _PHRASAL_RE.sub(lambda m: m.group(1) + m.group(2), text)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -74,7 +85,7 @@ def subtask_intent(text: str) -> Intent:
     if _NUMBERS_ONLY_RE.match(lexicon.mask_quotes(text)):
         return Intent.READ
     masked = lexicon.mask_locators(lexicon.mask_quotes(text))
-    masked = _PHRASAL_RE.sub(lambda m: m.group(1) + m.group(2), masked)  # "check out"
+    masked = _one_verb(masked)  # "check out", "throw away"
     for token in lexicon.tokenize(masked):
         s = lexicon.stem(token)
         if token in DELETE_VERBS or s in _DELETE_STEMS:
@@ -231,9 +242,7 @@ def _first_kind(tokens: list[str]) -> str | None:
 def change_kind(text: str) -> str | None:
     """The kind of change a write or delete asks for, from its first verb that names one
     ("Copy a.txt to b.txt": copy), or None."""
-    masked = _PHRASAL_RE.sub(
-        lambda m: m.group(1) + m.group(2), lexicon.mask_locators(lexicon.mask_quotes(text))
-    )
+    masked = _one_verb(lexicon.mask_locators(lexicon.mask_quotes(text)))
     for token in lexicon.tokenize(masked):
         kind = _KIND_OF_WORD.get(lexicon.stem(token))
         if kind is not None:

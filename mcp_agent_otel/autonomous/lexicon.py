@@ -312,6 +312,7 @@ _SYNONYMS: Final = {
     "keep": "filter",
     "research": "search",
     "investigate": "search",
+    "forget": "delete",
 }
 SYNONYMS: Final[Mapping[str, str]] = {stem(k): stem(v) for k, v in _SYNONYMS.items()}
 

@@ -142,6 +142,8 @@ _KIND_OF_FILE: Final = {
     ),
     **dict.fromkeys(lexicon.word_set("png jpg jpeg gif svg bmp webp mp3 wav ogg"), "image media"),
 }
+# A question about someone asks for what is known of an entity.
+_PERSON_QUESTION: Final = lexicon.word_set("who whom whose")
 _OPERATOR_TERMS: Final = {
     "+": "add sum plus",
     "*": "multiply times",
@@ -165,6 +167,8 @@ def subtask_terms(subtask: Subtask, extra: Sequence[str] = ()) -> list[str]:
         extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
         if reading:  # "read notes.txt" reads text; "how large is notes.txt" does not
             found.extend(lexicon.terms(_KIND_OF_FILE.get(extension, "")))
+    if _PERSON_QUESTION.intersection(lexicon.tokenize(located)):  # "who is Marta?"
+        found.extend(lexicon.terms("entity"))
     for symbol, words in _OPERATOR_TERMS.items():
         if f" {symbol} " in located and lexicon.find_numbers(located):
             found.extend(lexicon.terms(words))

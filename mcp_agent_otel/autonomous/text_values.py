@@ -90,7 +90,8 @@ _NOUN_NAME_RE: Final = re.compile(
 )
 # "branch main", "the tag v1.2": any identifier after a noun that names refs
 _REF_NAME_RE: Final = re.compile(
-    r"\b(?:branch|tag)\s+(?!(?:called|named|of|with|to|in|from|for|and|is|that|the|a)\b)"
+    r"\b(?:branch|tag)\s+(?!(?:called|named|of|with|to|in|from|for|and|is|are|am|i|we|you"
+    r"|that|the|a|currently|now|do|does)\b)"
     r"([\w][\w./-]*)",
     re.IGNORECASE,
 )

@@ -631,3 +631,36 @@ def test_files_by_their_ending_are_searched(index: ToolIndex, task: str, pattern
         "filesystem/search_files",
         {"path": SANDBOX, "pattern": pattern},
     )
+
+
+@pytest.mark.parametrize(
+    ("task", "tool", "arguments", "intent"),
+    [
+        # a question about someone asks what is known of an entity
+        ("Who is Alice?", "memory/search_nodes", {"query": "Alice"}, Intent.READ),
+        # "throw away", "get rid of" discard: a reset, never a stage (run only with consent)
+        ("Throw away all staged changes", "git/git_reset", {"repo_path": REPO}, Intent.DELETE),
+        ("Get rid of the staged changes", "git/git_reset", {"repo_path": REPO}, Intent.DELETE),
+        # forgetting someone deletes the entity
+        (
+            "Forget everything about Alice",
+            "memory/delete_entities",
+            {"entityNames": ["Alice"]},
+            Intent.DELETE,
+        ),
+    ],
+)
+def test_questions_about_someone_and_phrasal_discards(
+    index: ToolIndex, task: str, tool: str, arguments: dict[str, Any], intent: Intent
+) -> None:
+    (step,) = _decide(index, task).steps
+    assert (str(step.tool), step.argument_dict(), step.intent) == (tool, arguments, intent)
+
+
+@pytest.mark.parametrize("task", ["What branch am I on?", "Which branch are we on now?"])
+def test_a_pronoun_after_branch_is_not_its_name(index: ToolIndex, task: str) -> None:
+    (step,) = _decide(index, task).steps
+    assert (str(step.tool), step.argument_dict()) == (
+        "git/git_branch",
+        {"branch_type": "local", "repo_path": REPO},
+    )
