@@ -68,10 +68,34 @@ def _paths(draw: Draw, param: Param) -> Any:
     return found or None
 
 
+_CLOCK_RE: Final = re.compile(r"\b\d{1,2}(?::\d{2}|\s*[ap]\.?m\b)", re.IGNORECASE)
+
+
+def _clock_zone(draw: Draw) -> str | None:
+    """With no "from", the zone the given clock time is said in ("London when it is 9:30 in
+    Chicago": Chicago): the zone named nearest after the time, else nearest before it."""
+    zones = draw.facts.zones
+    if len(zones) < 2 or any(before == "from" for _, before, _ in zones):
+        return None
+    clock = _CLOCK_RE.search(draw.facts.masked)
+    if clock is None:
+        return None
+    after = [z for z in zones if z[0] >= clock.end()]
+    if after and after[0][0] - clock.end() <= 12:  # "9:30 in Chicago", "09:30 Chicago time"
+        return after[0][2]
+    before = [z for z in zones if z[0] < clock.start()]
+    return before[-1][2] if before else None
+
+
 def _zone(draw: Draw, param: Param) -> Any:
     zones = draw.facts.zones
     if not zones:
         return None
+    source = _clock_zone(draw)
+    if source is not None and param.stems & lexicon.stem_set("source from"):
+        return source
+    if source is not None and param.stems & lexicon.stem_set("target to destination"):
+        return next(z for _, _, z in zones if z != source)
     if param.stems & lexicon.stem_set("source from"):
         return next(
             (z for _, before, z in zones if before == "from"),

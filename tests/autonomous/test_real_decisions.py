@@ -664,3 +664,39 @@ def test_a_pronoun_after_branch_is_not_its_name(index: ToolIndex, task: str) -> 
         "git/git_branch",
         {"branch_type": "local", "repo_path": REPO},
     )
+
+
+@pytest.mark.parametrize(
+    ("task", "source", "target", "time"),
+    [
+        # with no "from", the zone the clock time is given in is the source
+        (
+            "What time is it in London when it is 9:30 in Chicago?",
+            "America/Chicago",
+            "Europe/London",
+            "09:30",
+        ),
+        (
+            "When it is 16:00 in Berlin, what time is it in Lima?",
+            "Europe/Berlin",
+            "America/Lima",
+            "16:00",
+        ),
+        ("What is 14:00 London time in Tokyo?", "Europe/London", "Asia/Tokyo", "14:00"),
+        # "from" still decides
+        (
+            "Convert 18:45 from Sydney time to Los Angeles time",
+            "Australia/Sydney",
+            "America/Los_Angeles",
+            "18:45",
+        ),
+    ],
+)
+def test_the_zone_of_the_given_clock_time_is_the_source(
+    index: ToolIndex, task: str, source: str, target: str, time: str
+) -> None:
+    (step,) = _decide(index, task).steps
+    assert (str(step.tool), step.argument_dict()) == (
+        "time/convert_time",
+        {"source_timezone": source, "target_timezone": target, "time": time},
+    )
