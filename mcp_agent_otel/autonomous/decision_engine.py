@@ -31,6 +31,7 @@ from mcp_agent_otel.autonomous.argument_completion import (
     check_arguments,
     complete_arguments,
     piped_arguments,
+    text_input_parameter,
 )
 from mcp_agent_otel.autonomous.arguments import (
     ArgumentPlanner,
@@ -204,7 +205,8 @@ def assemble_decision(
     arguments of each call (position 0 is the chosen tool, then its fallbacks in order); each
     is completed from the server context and the steps it depends on. A chosen tool with a
     required argument still missing makes the subtask Unmatched ("missing_argument"); a
-    fallback with one is dropped."""
+    fallback with one is dropped. The text input of a step that depends on planned earlier
+    steps is not missing: their output fills it at run time (``piped_arguments``)."""
     subtasks = {s.index: s for s in analysis.subtasks}
     final: dict[int, dict[str, Any]] = {}
     steps: list[StepPlan] = []
@@ -217,6 +219,9 @@ def assemble_decision(
             args, missing = complete_arguments(
                 tool, planned.get((i, k), {}), _directories(contexts, tool), upstream
             )
+            if upstream:
+                piped = text_input_parameter(tool)
+                missing = [name for name in missing if name != piped]
             if not missing:
                 attempts.append((tool, args))
             elif k == 0:

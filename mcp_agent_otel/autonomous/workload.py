@@ -59,8 +59,10 @@ COMPLEX_TASKS: Final[tuple[str, ...]] = (
     "4. Define the term span",
     "Search the knowledge base for sampling, then summarize the results and write them to the "
     "file sampling.txt, then read the file sampling.txt",
-    "Search for span kind. Search for sampling. Search for caching. Then compare the results "
-    "and write a report to report.md.",
+    # No tool compares: the summary stands for it (a task the agent would rightly refuse has no
+    # place in a benchmark workload).
+    "Search for span kind. Search for sampling. Search for caching. Then summarize the results "
+    "and write the summary to report.md.",
     "Calculate 3 * 7, convert 10 miles to kilometers, sort the numbers 4, 2, 8 and define the "
     "term trace",
 )

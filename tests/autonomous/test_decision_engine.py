@@ -416,6 +416,25 @@ def test_piped_arguments_feed_an_earlier_output_to_a_dependent_step(
     assert piped_arguments(independent, tools["search_documents"], args, "x") == args
 
 
+def test_a_dependent_steps_text_input_is_left_to_the_earlier_output(
+    demo_index: ToolIndex,
+) -> None:
+    """ "Write the summary to the file x" gives no content: the step it depends on does, at run
+    time. It is planned (not refused as a missing argument), with the path and no content."""
+    analysis = analyze_task(
+        "Search for context propagation, then summarize the results, "
+        "then write the summary to the file summary.txt"
+    )
+    decision = plan_decision(analysis, demo_index)
+    assert decision.unmatched == ()
+    *_, write = decision.steps
+    assert str(write.tool) == "files/write_file"
+    assert write.argument_dict() == {"path": "summary.txt"}
+    # A write that depends on nothing still has to say what to write.
+    alone = plan_decision(analyze_task("Write to the file summary.txt"), demo_index)
+    assert [u.reason for u in alone.unmatched] == ["missing_argument"]
+
+
 # --- explicit arguments and planners ------------------------------------------------------------
 
 
