@@ -53,7 +53,8 @@ class _LazyGroup(click.Group):
     lazy_help: Final = {
         "analyzer": "The regression analyzer: OTLP receiver, baselines, comparisons, alerts.",
         "cache": "The TaskAnalyzer cache (MCP_AGENT_OTEL_CACHE, _CACHE_DIR, _CACHE_TTL, ...).",
-        "check": "CI gate: compare a candidate against --baseline NAME.",
+        "check": "CI gate: compare a candidate against --baseline NAME (or --baseline-file F), "
+        "or run both builds here with --ab.",
         "dashboard": "Open the latency dashboard on the analyzer's store.",
         "profile": "Profile a workload through the real pipeline and report it from its spans.",
     }

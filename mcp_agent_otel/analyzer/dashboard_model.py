@@ -373,11 +373,11 @@ class DashboardCache:
     Two kinds of entries: the comparisons (``gate.run_comparison``, per baseline and candidate
     version, shared by every window and page) and whole pages' data (per window, version,
     operation and first time step). An entry is reused while the same baselines exist and no
-    span was accepted since it was computed. After new spans arrive it is recomputed at the
-    next load, but at most once per ``min_interval_s`` while spans keep arriving, so a page
-    under steady ingest costs one computation per interval rather than one per load. A
-    baseline created or deleted is seen at once; a new time step starts a new page entry.
-    Safe to share between the server's threads.
+    span was accepted since it was computed. The first load after spans arrive recomputes it
+    (spans sent after a quiet spell show at once); while spans keep arriving, it is recomputed
+    at most once per ``min_interval_s``, so a page under steady ingest costs one computation
+    per interval rather than one per load. A baseline created or deleted is seen at once; a
+    new time step starts a new page entry. Safe to share between the server's threads.
     """
 
     def __init__(
@@ -386,15 +386,18 @@ class DashboardCache:
         self.min_interval_s = min_interval_s
         self._clock = clock
         self._lock = threading.Lock()
-        # key -> (baselines signature, spans accepted, computed at, value)
-        self._entries: dict[tuple[Any, ...], tuple[Any, int, float, Any]] = {}
+        # key -> (baselines signature, spans accepted, computed at, value, computed because
+        # spans had arrived: the throttle applies only then, i.e. while ingest is steady)
+        self._entries: dict[tuple[Any, ...], tuple[Any, int, float, Any, bool]] = {}
 
     def get(self, key: tuple[Any, ...], baselines: Any, accepted: int) -> Any | None:
         with self._lock:
             entry = self._entries.get(key)
         if entry is None or entry[0] != baselines:
             return None
-        if entry[1] != accepted and self._clock() - entry[2] >= self.min_interval_s:
+        if entry[1] != accepted and (
+            not entry[4] or self._clock() - entry[2] >= self.min_interval_s
+        ):
             return None
         return entry[3]
 
@@ -402,7 +405,9 @@ class DashboardCache:
         with self._lock:
             if len(self._entries) >= _MAX_CACHED:
                 self._entries.clear()
-            self._entries[key] = (baselines, accepted, self._clock(), value)
+            previous = self._entries.get(key)
+            refreshed = previous is not None and previous[1] != accepted
+            self._entries[key] = (baselines, accepted, self._clock(), value, refreshed)
 
 
 _MAX_CACHED = 256

@@ -78,6 +78,18 @@ def test_comparisons_are_reused_until_spans_arrive(
     assert comparisons_run == ["v1", "v1"]
 
 
+def test_the_first_spans_after_a_quiet_spell_show_at_the_next_load(
+    analyzer: Analyzer, comparisons_run: list[str]
+) -> None:
+    clock = [100.0]
+    cache = dashboard_model.DashboardCache(min_interval_s=5.0, clock=lambda: clock[0])
+    dashboard_model.collect(analyzer, cache=cache, version="2.0")
+    analyzer.ingestor.ingest(request(np.full(200, 30.0), names=NAMES, version="2.0"))
+    clock[0] += 0.1  # well within the interval: no steady ingest yet, so no throttle
+    dashboard_model.collect(analyzer, cache=cache, version="2.0")
+    assert comparisons_run == ["v1", "v1"]
+
+
 def test_a_new_baseline_or_another_version_is_compared_at_once(
     analyzer: Analyzer, comparisons_run: list[str]
 ) -> None:

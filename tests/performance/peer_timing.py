@@ -26,12 +26,10 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
-from opentelemetry.context import Context
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind
-from opentelemetry.util.types import Attributes
+# Run as a script from this folder (like workflow_timing.py), whose sampler switch it shares.
+from workflow_timing import Switch
 
 from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
 from mcp_agent_otel.autonomous.models import ToolRef
@@ -42,27 +40,6 @@ TASK = "Calculate 2 + 3"
 TOOL = ToolRef("mathdata", "calculate")
 ARGUMENTS = {"expression": "2 + 3"}
 CONTENDERS = ("raw", "tool_call", "workflow")
-
-
-class Switch(Sampler):
-    """Samples every trace while ``on``, none while off (decided at each root span)."""
-
-    on = True
-
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-    ) -> SamplingResult:
-        chosen = ALWAYS_ON if self.on else ALWAYS_OFF
-        return chosen.should_sample(parent_context, trace_id, name, kind, attributes, links)
-
-    def get_description(self) -> str:
-        return "Switch"
 
 
 async def main(rounds: int, calls: int) -> None:
