@@ -188,3 +188,37 @@ def test_cli_plan_prints_the_decision_and_calls_nothing(tmp_path: Path) -> None:
     for fact in ("remove_item", "delete", "destructive", '"alpha"', "nothing was called"):
         assert fact in done.stdout
     assert not (tmp_path / "removed.log").exists()
+
+
+@pytest.mark.parametrize(("answer", "ran"), [("y", True), ("n", False)])
+def test_cli_asks_at_a_terminal_and_a_yes_runs_it(tmp_path: Path, answer: str, ran: bool) -> None:
+    """A real pseudo-terminal as stdin: the prompt names the call, the typed answer decides."""
+    import pty
+
+    servers = tmp_path / "servers.json"
+    servers.write_text(json.dumps(_config(tmp_path / "removed.log")))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", semconv.ENV_PREFIX)) and k != "PYTHONPATH"
+    }
+    env.update({semconv.ENV_HOME: str(tmp_path / "home"), "COLUMNS": "200"})
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [CLI, "run", REMOVE, "--servers", str(servers)],
+            env=env,
+            stdin=secondary,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(primary, f"{answer}\n".encode())
+        _, err = proc.communicate(timeout=180)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert "would call faulty/remove_item with" in err
+    assert '"alpha"' in err
+    assert proc.returncode == (0 if ran else 1), err
+    assert (tmp_path / "removed.log").exists() is ran
