@@ -17,7 +17,6 @@ Pure functions over strings and ``ToolInfo``; the word tables are built once.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from typing import Final
 
@@ -154,14 +153,6 @@ def _says_destructive(tool: ToolInfo) -> bool:
     return _word_effect(_stems(_first_sentence(tool.description))) is Effect.DESTRUCTIVE
 
 
-def _annotation_hints(tool: ToolInfo) -> dict[str, object]:
-    try:
-        hints = json.loads(tool.annotations) if tool.annotations else {}
-    except ValueError:
-        return {}
-    return hints if isinstance(hints, dict) else {}
-
-
 @functools.lru_cache(maxsize=4096)
 def tool_effect(tool: ToolInfo) -> tuple[Effect, str]:
     """The tool's effect and where it came from ("annotations" or "inferred").
@@ -173,7 +164,7 @@ def tool_effect(tool: ToolInfo) -> tuple[Effect, str]:
     false is ADDITIVE. Without annotations, the first effect word of the tool's name, then of
     its description's first sentence, decides; a tool that names no effect is READ_ONLY.
     """
-    hints = _annotation_hints(tool)
+    hints = tool.annotation_hints()
     read_only = hints.get("readOnlyHint")
     destructive = hints.get("destructiveHint")
     if isinstance(read_only, bool) or isinstance(destructive, bool):

@@ -229,8 +229,12 @@ class ToolInfo(Model):
         return parsed
 
     def annotation_hints(self) -> JsonObject:
-        parsed: JsonObject = json.loads(self.annotations)
-        return parsed
+        """The MCP annotation hints as an object; {} when none (or not a JSON object)."""
+        try:
+            parsed = json.loads(self.annotations) if self.annotations else {}
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
 
 
 @dataclasses.dataclass(frozen=True)
