@@ -327,6 +327,7 @@ def demo(timeout: float, quiet: bool) -> None:
     from mcp_agent_otel.autonomous.servers import demo_servers_config
     from mcp_agent_otel.autonomous.workload import DEMO_TASKS
     from mcp_agent_otel.tracing.setup import TracingConfigError
+    from mcp_agent_otel.tracing.spans import shorten
     from mcp_agent_otel.tracing.tree import TraceCollector
 
     collector = TraceCollector(max_traces=len(DEMO_TASKS) + 1)
@@ -345,7 +346,7 @@ def demo(timeout: float, quiet: bool) -> None:
             _print_trace(collector, result)
         ok = sum(1 for s in result.steps if s.status.value == "ok")
         summary.add_row(
-            result.task[:60],
+            escape(shorten(result.task, 60)),
             result.analysis.task_type.value,
             result.decision.pattern.value,
             f"{ok}/{len(result.steps)}",
