@@ -221,7 +221,7 @@ def assemble_decision(
             )
             if upstream:
                 piped = text_input_parameter(tool)
-                missing = [name for name in missing if name != piped]
+                missing = tuple(name for name in missing if name != piped)
             if not missing:
                 attempts.append((tool, args))
             elif k == 0:

@@ -146,7 +146,8 @@ async def test_plan_only_calls_nothing(tmp_path: Path, exporter: InMemorySpanExp
     assert root.attributes[semconv.DECISION_PLAN_ONLY] is True
 
 
-def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli_setup(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The servers file and a clean environment (no OTEL_* or our settings) for the CLI."""
     servers = tmp_path / "servers.json"
     servers.write_text(json.dumps(_config(tmp_path / "removed.log")))
     env = {
@@ -155,6 +156,11 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         if not k.startswith(("OTEL_", semconv.ENV_PREFIX)) and k != "PYTHONPATH"
     }
     env.update({semconv.ENV_HOME: str(tmp_path / "home"), "COLUMNS": "200"})
+    return servers, env
+
+
+def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    servers, env = _cli_setup(tmp_path)
     return subprocess.run(
         [CLI, "run", *args, "--servers", str(servers)],
         env=env,
@@ -195,14 +201,7 @@ def test_cli_asks_at_a_terminal_and_a_yes_runs_it(tmp_path: Path, answer: str, r
     """A real pseudo-terminal as stdin: the prompt names the call, the typed answer decides."""
     import pty
 
-    servers = tmp_path / "servers.json"
-    servers.write_text(json.dumps(_config(tmp_path / "removed.log")))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", semconv.ENV_PREFIX)) and k != "PYTHONPATH"
-    }
-    env.update({semconv.ENV_HOME: str(tmp_path / "home"), "COLUMNS": "200"})
+    servers, env = _cli_setup(tmp_path)
     primary, secondary = pty.openpty()
     try:
         proc = subprocess.Popen(
