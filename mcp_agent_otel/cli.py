@@ -42,11 +42,11 @@ class _LazyGroup(click.Group):
     for the analyzer's scipy and FastAPI."""
 
     lazy: Final = {
-        "analyzer": "mcp_agent_otel.analyzer.commands:analyzer_group",
-        "check": "mcp_agent_otel.analyzer.commands:check_command",
+        "analyzer": "mcp_agent_otel.regression.commands:analyzer_group",
+        "check": "mcp_agent_otel.regression.commands:check_command",
         "cache": "mcp_agent_otel.caching.commands:cache_group",
-        "dashboard": "mcp_agent_otel.analyzer.dashboard_command:dashboard_command",
-        "profile": "mcp_agent_otel.monitoring.commands:profile_command",
+        "dashboard": "mcp_agent_otel.regression.dashboard_command:dashboard_command",
+        "profile": "mcp_agent_otel.profiling.commands:profile_command",
     }
     # What `--help` lists for each, so that listing imports none of them
     # (tests/test_cli_imports.py checks these are the commands' own short help).

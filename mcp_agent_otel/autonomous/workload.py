@@ -30,7 +30,7 @@ DEMO_TASKS: Final[tuple[str, ...]] = (
 )
 
 # --- profiles for the baseline profiler (`mcp-agent-otel profile NAME`) ----------------------
-# Grouped by the complexity the TaskAnalyzer gives each task (tests/monitoring checks it),
+# Grouped by the complexity the TaskAnalyzer gives each task (tests/profiling checks it),
 # and every step of every task is answered by the demo servers (no deliberate failures here:
 # a profile measures the working path). Files go to the files server's sandbox.
 SIMPLE_TASKS: Final[tuple[str, ...]] = (

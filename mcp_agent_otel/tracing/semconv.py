@@ -177,7 +177,7 @@ ENV_CACHE_SIMILARITY: Final = "MCP_AGENT_OTEL_CACHE_SIMILARITY"
 # --- the bundled demo MCP servers (mcp_agent_otel/autonomous/servers/) -----------------------
 ENV_SANDBOX: Final = "MCP_AGENT_OTEL_SANDBOX"  # the files server's directory (default HOME/sandbox)
 
-# --- the baseline profiler (mcp_agent_otel/monitoring/) ---------------------------------------
+# --- the baseline profiler (mcp_agent_otel/profiling/) ---------------------------------------
 # TEST-ONLY fault injection, read by the profiler alone (never by the agent's hot path):
 # "<stage span name>=<factor>[,...]" makes that stage take factor x its natural duration.
 ENV_FAULT_SLOWDOWN: Final = "MCP_AGENT_OTEL_FAULT_SLOWDOWN"

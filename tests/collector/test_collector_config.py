@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mcp_agent_otel.analyzer.config import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
+from mcp_agent_otel.regression.config import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
 from mcp_agent_otel.tracing import semconv
 from tests.collector.otelcol_config import (
     UnresolvedEnvError,

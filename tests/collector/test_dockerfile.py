@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from mcp_agent_otel.analyzer.config import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
+from mcp_agent_otel.regression.config import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
 from tests.collector.conftest import RunningAnalyzer, free_port
 from tests.collector.otelcol_config import compose_container_ports, load_yaml
 
@@ -227,7 +227,7 @@ def test_dockerignore_keeps_what_the_build_copies_and_nothing_else(
     for source in sources:
         assert (ROOT / source).exists(), source
         assert not dockerignore_excludes(patterns, source), source
-    assert not dockerignore_excludes(patterns, "mcp_agent_otel/analyzer/config.py")
+    assert not dockerignore_excludes(patterns, "mcp_agent_otel/regression/config.py")
     for left_out in (".venv/bin/python", ".git/HEAD", "tests/conftest.py", ".mcp-agent-otel/x"):
         assert dockerignore_excludes(patterns, left_out), left_out
     assert dockerignore_excludes(patterns, "mcp_agent_otel/__pycache__/cli.cpython-311.pyc")

@@ -22,7 +22,7 @@ from pathlib import Path
 import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from mcp_agent_otel.analyzer.store import Store
+from mcp_agent_otel.regression.store import Store
 
 SPANS_PER_REQUEST = 256
 GRPC_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"

@@ -43,8 +43,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from mcp_agent_otel.analyzer import otlp
-from tests.analyzer.loopback import running_analyzer
+from mcp_agent_otel.regression import otlp
 from tests.faults.harness import (
     GRPC_METHOD,
     SPANS_PER_REQUEST,
@@ -54,6 +53,7 @@ from tests.faults.harness import (
     start_server,
     stored_spans,
 )
+from tests.regression.loopback import running_analyzer
 
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mcp_agent_otel.analyzer import gate
-from mcp_agent_otel.monitoring.ab_blocks import AbPlan, run_ab, this
+from mcp_agent_otel.profiling.ab_blocks import AbPlan, run_ab, this
+from mcp_agent_otel.regression import gate
 from mcp_agent_otel.tracing import semconv
 from tests.performance.test_bench_statistics import wilson
 

@@ -29,13 +29,13 @@ import httpx
 import numpy as np
 import pytest
 
-from mcp_agent_otel.analyzer import dashboard_html, dashboard_model, gate, reports
-from mcp_agent_otel.analyzer.baselines import Selector
-from mcp_agent_otel.analyzer.config import AnalyzerConfig
-from mcp_agent_otel.analyzer.dashboard_links import JaegerLinks
-from mcp_agent_otel.analyzer.runtime import Analyzer
-from mcp_agent_otel.analyzer.service import AnalyzerServer
-from tests.analyzer.otlp_builders import request
+from mcp_agent_otel.regression import dashboard_html, dashboard_model, gate, reports
+from mcp_agent_otel.regression.baselines import Selector
+from mcp_agent_otel.regression.config import AnalyzerConfig
+from mcp_agent_otel.regression.dashboard_links import JaegerLinks
+from mcp_agent_otel.regression.runtime import RegressionAnalyzer
+from mcp_agent_otel.regression.service import AnalyzerServer
+from tests.regression.otlp_builders import request
 
 if TYPE_CHECKING:
     from tests.conftest import BenchRecorder
@@ -55,7 +55,7 @@ def _median(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def _fill(analyzer: Analyzer, operations: int, now: float) -> None:
+def _fill(analyzer: RegressionAnalyzer, operations: int, now: float) -> None:
     rng = np.random.default_rng(11)
     names = [f"op-{i:03d}" for i in range(operations)]
     for minute in range(60):
@@ -81,7 +81,7 @@ def test_dashboard_page_cost(tmp_path: Path, bench: BenchRecorder) -> None:
     repeats = bench.n(3, 7)
     now = time.time()
     config = AnalyzerConfig(db_path=tmp_path / "analyzer.db")
-    with Analyzer(config, background=False, sinks=[]) as analyzer:
+    with RegressionAnalyzer(config, background=False, sinks=[]) as analyzer:
         _fill(analyzer, operations, now)
         data = dashboard_model.collect(analyzer, window="1h", now=now)
         assert len(data.operations) == operations

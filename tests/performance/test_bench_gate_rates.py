@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from mcp_agent_otel.analyzer import gate
-from mcp_agent_otel.analyzer.detector import CusumDetector
-from mcp_agent_otel.analyzer.statistics import Comparison, compare_many
+from mcp_agent_otel.regression import gate
+from mcp_agent_otel.regression.cusum import CusumDetector
+from mcp_agent_otel.regression.statistics import Comparison, compare_many
 from tests.performance.test_bench_statistics import wilson
 
 if TYPE_CHECKING:

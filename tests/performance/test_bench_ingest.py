@@ -29,9 +29,9 @@ import numpy as np
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from mcp_agent_otel.analyzer import otlp, reservoir
-from mcp_agent_otel.analyzer.config import AnalyzerConfig
-from mcp_agent_otel.analyzer.runtime import Analyzer
+from mcp_agent_otel.regression import otlp, reservoir
+from mcp_agent_otel.regression.config import AnalyzerConfig
+from mcp_agent_otel.regression.runtime import RegressionAnalyzer
 
 SPANS_PER_REQUEST = 512
 OPERATIONS = 20
@@ -142,7 +142,9 @@ def test_ingest_throughput_over_otlp_http(tmp_path: Path, bench) -> None:  # typ
     per_repeat = bench.n(30, 300)
 
     # Baseline, same run: decode + aggregate in this process, no HTTP.
-    local = Analyzer(AnalyzerConfig(db_path=tmp_path / "local.db"), background=False, sinks=[])
+    local = RegressionAnalyzer(
+        AnalyzerConfig(db_path=tmp_path / "local.db"), background=False, sinks=[]
+    )
     local_rates = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -206,9 +208,11 @@ def test_ingest_throughput_over_otlp_http(tmp_path: Path, bench) -> None:  # typ
 def test_storage_per_operation(tmp_path: Path, bench) -> None:  # type: ignore[no-untyped-def]
     """Bytes kept per operation: the sketch of one bucket, the reservoir, and a day of buckets."""
     spans = bench.n(20_000, 200_000)
-    analyzer = Analyzer(AnalyzerConfig(db_path=tmp_path / "mem.db"), background=False, sinks=[])
+    analyzer = RegressionAnalyzer(
+        AnalyzerConfig(db_path=tmp_path / "mem.db"), background=False, sinks=[]
+    )
     rng = np.random.default_rng(1)
-    from tests.analyzer.otlp_builders import request
+    from tests.regression.otlp_builders import request
 
     for _ in range(10):
         durations = rng.lognormal(np.log(25.0), 0.8, spans // 10)

@@ -26,16 +26,16 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from mcp_agent_otel.analyzer import gate
-from mcp_agent_otel.analyzer.operation import OperationKey
 from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
 from mcp_agent_otel.autonomous.servers import demo_servers_config
 from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer
 from mcp_agent_otel.autonomous.workload import MIXED_TASKS
 from mcp_agent_otel.caching.cache_manager import cache_from_env
-from mcp_agent_otel.monitoring.baseline_profiler import ProfileSettings, profile_agent
-from mcp_agent_otel.monitoring.fault_injection import Slowdown
-from mcp_agent_otel.monitoring.span_aggregator import Phase, SpanAggregator
+from mcp_agent_otel.profiling.baseline_profiler import ProfileSettings, profile_agent
+from mcp_agent_otel.profiling.fault_injection import Slowdown
+from mcp_agent_otel.profiling.span_aggregator import Phase, SpanAggregator
+from mcp_agent_otel.regression import gate
+from mcp_agent_otel.regression.operation import OperationKey
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.setup import configure_tracing
 from tests.conftest import BenchRecorder

@@ -26,8 +26,8 @@ import pytest
 from ddsketch import DDSketch
 from scipy import stats
 
-from mcp_agent_otel.analyzer.detector import CusumDetector
-from mcp_agent_otel.analyzer.statistics import (
+from mcp_agent_otel.regression.cusum import CusumDetector
+from mcp_agent_otel.regression.statistics import (
     DEFAULT_ALPHA,
     Verdict,
     compare,

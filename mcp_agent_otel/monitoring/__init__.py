@@ -1,9 +1,0 @@
-"""Performance monitoring: the baseline profiler (``mcp-agent-otel profile``).
-
-- ``baseline_profiler``: workloads, the profiling session, the report model;
-- ``span_aggregator`` / ``span_stats``: figures from the spans (processor; pure statistics);
-- ``memory``: tracemalloc peaks per span, process RSS;
-- ``recording``: the run's spans into the regression analyzer, tagged with service.version;
-- ``fault_injection``: the TEST-ONLY ``MCP_AGENT_OTEL_FAULT_SLOWDOWN`` stage slowdown;
-- ``report_render``: terminal tables and Markdown; ``commands``: the click command.
-"""

@@ -1,0 +1,97 @@
+"""The ingest spool: records survive whole or not at all, replay happens exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcp_agent_otel.regression.config import AnalyzerConfig
+from mcp_agent_otel.regression.ingest import Ingestor
+from mcp_agent_otel.regression.runtime import RegressionAnalyzer, spool_directory
+from mcp_agent_otel.regression.spool import Spool, SpoolError, read_records, segment_numbers
+from mcp_agent_otel.regression.store import Store, StoreInUseError
+
+from .otlp_builders import request
+
+
+def _stored(db: Path) -> int:
+    store = Store(db)
+    try:
+        return sum(row.aggregate.count for row in store.bucket_rows())
+    finally:
+        store.close()
+
+
+def test_records_are_read_back_whole_and_a_torn_tail_is_ignored(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    for payload in (b"one", b"", b"three" * 1000):
+        spool.append(payload).result(10)
+    sealed = spool.seal()
+    spool.close()
+    (segment,) = segment_numbers(tmp_path / "spool")
+    assert segment == sealed
+    path = next((tmp_path / "spool").glob("*.spool"))
+    with open(path, "ab") as f:
+        f.write(b"\x10\x00\x00\x00\x01\x02")  # a record cut short by a crash
+    assert list(read_records(path)) == [b"one", b"", b"three" * 1000]
+
+
+def test_a_second_process_cannot_share_the_spool(tmp_path: Path) -> None:
+    first = Spool(tmp_path / "spool")
+    try:
+        with pytest.raises(SpoolError, match="another analyzer process"):
+            Spool(tmp_path / "spool")
+    finally:
+        first.close()
+
+
+def test_acknowledged_spans_not_yet_written_are_replayed_exactly_once(tmp_path: Path) -> None:
+    db = tmp_path / "analyzer.db"
+    config = AnalyzerConfig(db_path=db)
+    store = Store(db)
+    spool = Spool(spool_directory(db))
+    ingestor = Ingestor(store, config, spool=spool, detect=False)
+    for k in range(3):
+        result = ingestor.ingest(request([5.0] * 100, names=["a", "b"], service=f"s{k % 2}"))
+        assert result.durable is not None
+        result.durable.result(10)  # what the receiver waits for before answering 200
+    spool.close()  # the process dies here: nothing was flushed to SQLite
+    store.close()
+    assert _stored(db) == 0
+
+    with RegressionAnalyzer(config, sinks=[]) as restarted:  # replays the spool on start
+        assert sum(r.aggregate.count for r in restarted.store.bucket_rows()) == 300
+    assert not list(spool_directory(db).glob("*.spool"))  # the database holds them now
+    with RegressionAnalyzer(config, sinks=[]):
+        pass
+    assert _stored(db) == 300  # not replayed twice
+
+
+def test_spans_flushed_before_a_crash_are_not_replayed(tmp_path: Path) -> None:
+    db = tmp_path / "analyzer.db"
+    config = AnalyzerConfig(db_path=db)
+    store = Store(db)
+    spool = Spool(spool_directory(db))
+    ingestor = Ingestor(store, config, spool=spool, detect=False)
+    first = ingestor.ingest(request([5.0] * 50, names="a"))
+    assert first.durable is not None
+    first.durable.result(10)
+    ingestor.flush()  # written, with its spool segment recorded in the same transaction
+    second = ingestor.ingest(request([5.0] * 20, names="a"))
+    assert second.durable is not None
+    second.durable.result(10)
+    spool.close()  # crash before the next flush
+    store.close()
+    with RegressionAnalyzer(config, sinks=[]):
+        pass
+    assert _stored(db) == 70
+
+
+def test_a_second_receiving_analyzer_on_one_database_is_told_so(tmp_path: Path) -> None:
+    config = AnalyzerConfig(db_path=tmp_path / "analyzer.db")
+    with RegressionAnalyzer(config, sinks=[]):
+        with pytest.raises(StoreInUseError, match="another analyzer process"):
+            RegressionAnalyzer(config, sinks=[])
+        with RegressionAnalyzer(config.with_changes(durable=False), sinks=[]) as viewer:
+            assert viewer.ingestor.spool is None  # what `dashboard` falls back to
