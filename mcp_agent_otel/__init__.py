@@ -13,7 +13,7 @@ from mcp_agent_otel._version import __version__
 
 if TYPE_CHECKING:
     from mcp_agent_otel.autonomous.decision_engine import ArgumentPlanner, DecisionEngine
-    from mcp_agent_otel.autonomous.errors import AgentError, InvalidTaskError, ServerConfigError
+    from mcp_agent_otel.autonomous.errors import InvalidTaskError, ServerConfigError
     from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
     from mcp_agent_otel.autonomous.models import (
         Complexity,
@@ -34,12 +34,21 @@ if TYPE_CHECKING:
     from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer, analyze_task
     from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
     from mcp_agent_otel.caching.cache_manager import AnalysisCache, cache_from_env
+    from mcp_agent_otel.errors import (
+        AgentError,
+        ConfigError,
+        InputError,
+        McpAgentOtelError,
+        NetworkError,
+        StoreError,
+    )
     from mcp_agent_otel.instrumentation import McpAgentInstrumentor, traced_stage
-    from mcp_agent_otel.tracing.setup import TracingHandle, configure_tracing
+    from mcp_agent_otel.tracing.setup import TracingConfigError, TracingHandle, configure_tracing
 
 _EXPORTS = {
     "configure_tracing": "mcp_agent_otel.tracing.setup",
     "TracingHandle": "mcp_agent_otel.tracing.setup",
+    "TracingConfigError": "mcp_agent_otel.tracing.setup",
     "MetaCoordinator": "mcp_agent_otel.autonomous.meta_coordinator",
     "ToolDiscovery": "mcp_agent_otel.autonomous.tool_discovery",
     "ServerSpec": "mcp_agent_otel.autonomous.tool_discovery",
@@ -51,7 +60,12 @@ _EXPORTS = {
     "cache_from_env": "mcp_agent_otel.caching.cache_manager",
     "McpAgentInstrumentor": "mcp_agent_otel.instrumentation",
     "traced_stage": "mcp_agent_otel.instrumentation",
-    "AgentError": "mcp_agent_otel.autonomous.errors",
+    "McpAgentOtelError": "mcp_agent_otel.errors",
+    "ConfigError": "mcp_agent_otel.errors",
+    "InputError": "mcp_agent_otel.errors",
+    "StoreError": "mcp_agent_otel.errors",
+    "NetworkError": "mcp_agent_otel.errors",
+    "AgentError": "mcp_agent_otel.errors",
     "InvalidTaskError": "mcp_agent_otel.autonomous.errors",
     "ServerConfigError": "mcp_agent_otel.autonomous.errors",
     **{
@@ -79,17 +93,22 @@ __all__ = [
     "AnalysisCache",
     "ArgumentPlanner",
     "Complexity",
+    "ConfigError",
     "Decision",
     "DecisionEngine",
     "ExecutionPattern",
+    "InputError",
     "InvalidTaskError",
     "McpAgentInstrumentor",
+    "McpAgentOtelError",
     "MetaCoordinator",
+    "NetworkError",
     "ServerConfigError",
     "ServerSpec",
     "StepPlan",
     "StepResult",
     "StepStatus",
+    "StoreError",
     "Subtask",
     "TaskAnalysis",
     "TaskAnalyzer",
@@ -98,6 +117,7 @@ __all__ = [
     "ToolDiscovery",
     "ToolInfo",
     "ToolRef",
+    "TracingConfigError",
     "TracingHandle",
     "WorkflowResult",
     "__version__",

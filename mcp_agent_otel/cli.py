@@ -280,7 +280,7 @@ def run(
     """
     import asyncio
 
-    from mcp_agent_otel.autonomous.errors import AgentError
+    from mcp_agent_otel.errors import AgentError
     from mcp_agent_otel.tracing.setup import TracingConfigError
     from mcp_agent_otel.tracing.tree import TraceCollector
 
@@ -323,9 +323,9 @@ def demo(timeout: float, quiet: bool) -> None:
     from rich.progress import Progress
     from rich.table import Table
 
-    from mcp_agent_otel.autonomous.errors import AgentError
     from mcp_agent_otel.autonomous.servers import demo_servers_config
     from mcp_agent_otel.autonomous.workload import DEMO_TASKS
+    from mcp_agent_otel.errors import AgentError
     from mcp_agent_otel.tracing.setup import TracingConfigError
     from mcp_agent_otel.tracing.spans import shorten
     from mcp_agent_otel.tracing.tree import TraceCollector

@@ -1,15 +1,13 @@
-"""The errors the agent raises for bad input. Each message says what was wrong and what to do."""
+"""The agent's errors for bad input: leaves of the tree in ``mcp_agent_otel.errors``."""
 
 from __future__ import annotations
 
-
-class AgentError(Exception):
-    """Base class of every error mcp-agent-otel raises on purpose."""
+from mcp_agent_otel.errors import AgentError, ConfigError, InputError
 
 
-class InvalidTaskError(AgentError, ValueError):
+class InvalidTaskError(AgentError, InputError):
     """The task text cannot be analysed (empty, whitespace only, or over the size limit)."""
 
 
-class ServerConfigError(AgentError, ValueError):
+class ServerConfigError(AgentError, ConfigError):
     """The mcpServers configuration is missing or malformed; the message names the file."""

@@ -34,7 +34,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED
 from opentelemetry import context as otel_context
 
-from mcp_agent_otel.autonomous.errors import AgentError, ServerConfigError
+from mcp_agent_otel.autonomous.errors import ServerConfigError
 from mcp_agent_otel.autonomous.lexicon import categorize_tool
 from mcp_agent_otel.autonomous.models import ToolInfo, ToolRef, canonical_json
 from mcp_agent_otel.autonomous.server_config import (
@@ -47,6 +47,7 @@ from mcp_agent_otel.autonomous.tool_catalogue import (
     read_catalogue,
     store_tools,
 )
+from mcp_agent_otel.errors import AgentError
 from mcp_agent_otel.tracing import semconv, spans
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio installs the backport there

@@ -44,7 +44,6 @@ from diskcache.core import DBNAME
 from opentelemetry import metrics, trace
 from opentelemetry.util.types import AttributeValue
 
-from mcp_agent_otel.autonomous.errors import AgentError
 from mcp_agent_otel.autonomous.models import TaskAnalysis
 from mcp_agent_otel.autonomous.task_analyzer import (
     ANALYZER_VERSION,
@@ -95,6 +94,7 @@ from mcp_agent_otel.caching.invalidation_strategies import (
     verdict,
 )
 from mcp_agent_otel.caching.task_similarity import near_identical, task_shape
+from mcp_agent_otel.errors import AgentError, StoreError
 from mcp_agent_otel.tracing import semconv, spans
 
 _log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class WarmReport:
     evicted: int
 
 
-class CacheUnavailableError(AgentError):
+class CacheUnavailableError(AgentError, StoreError):
     """A manual cache operation (clear, warm, stats) could not use the store; says why."""
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from mcp_agent_otel.autonomous.errors import AgentError
 from mcp_agent_otel.caching.invalidation_strategies import DEFAULT_MIN_CONFIDENCE
 from mcp_agent_otel.env_flags import FALSE_WORDS, TRUE_WORDS
+from mcp_agent_otel.errors import AgentError, ConfigError
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.setup import home_dir
 
@@ -26,7 +26,7 @@ DEFAULT_TOUCH_INTERVAL_S: Final = 1.0
 DEFAULT_RETRY_AFTER_S: Final = 2.0
 
 
-class CacheConfigError(AgentError, ValueError):
+class CacheConfigError(AgentError, ConfigError):
     """A cache setting that cannot be used; the message names the variable and what to use."""
 
 

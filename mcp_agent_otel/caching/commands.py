@@ -17,13 +17,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from mcp_agent_otel.autonomous.errors import AgentError
 from mcp_agent_otel.caching.cache_manager import (
     AnalysisCache,
     CacheConfigError,
     CacheSettings,
     settings_from_env,
 )
+from mcp_agent_otel.errors import AgentError
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

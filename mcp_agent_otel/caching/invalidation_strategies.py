@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mcp_agent_otel.caching.cache_keys import KeyContext
+from mcp_agent_otel.errors import InputError
 
 DEFAULT_MIN_CONFIDENCE = 0.5
 
@@ -48,7 +49,7 @@ class EntryKind(str, enum.Enum):
     TOMBSTONE = "tombstone"  # an entry dropped by an invalidation, with its reason
 
 
-class BadEntryError(ValueError):
+class BadEntryError(InputError):
     """A stored row that is not a valid entry (tampered, truncated or from a foreign writer)."""
 
 

@@ -32,6 +32,7 @@ from typing import IO
 import numpy as np
 from numpy.typing import NDArray
 
+from mcp_agent_otel.errors import McpAgentOtelError
 from mcp_agent_otel.regression.gate import Evidence
 from mcp_agent_otel.regression.offline import file_samples
 from mcp_agent_otel.regression.operation import OperationKey
@@ -42,7 +43,7 @@ BLOCK_TIMEOUT_S = 600.0
 SIDES = ("A", "B")  # A: the baseline build, B: the candidate build
 
 
-class AbError(RuntimeError):
+class AbError(McpAgentOtelError, RuntimeError):
     """The A/B comparison could not run; the message says which build failed and why."""
 
 

@@ -44,6 +44,7 @@ from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer, validate_task
 from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
 from mcp_agent_otel.autonomous.workload import PROFILES
 from mcp_agent_otel.caching.cache_manager import cache_from_env
+from mcp_agent_otel.errors import InputError
 from mcp_agent_otel.profiling.fault_injection import Slowdown, install_slowdowns, patch_instance
 from mcp_agent_otel.profiling.memory import (
     MemoryReport,
@@ -70,7 +71,7 @@ STAGE_ORDER: tuple[str, ...] = (semconv.SPAN_WORKFLOW, *semconv.STAGE_SPANS)
 Progress = Callable[[str, int, int], None]
 
 
-class ProfileInputError(ValueError):
+class ProfileInputError(InputError):
     """A profile that cannot be run (unknown name, empty or bad task file, bad counts)."""
 
 

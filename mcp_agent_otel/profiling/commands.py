@@ -34,9 +34,9 @@ from rich.progress import (
 )
 
 from mcp_agent_otel._version import __version__
-from mcp_agent_otel.autonomous.errors import AgentError
 from mcp_agent_otel.autonomous.servers import demo_servers_config
 from mcp_agent_otel.cli import EXPORT_GRACE_S
+from mcp_agent_otel.errors import AgentError
 from mcp_agent_otel.profiling import recording, report_render
 from mcp_agent_otel.profiling.baseline_profiler import (
     DEFAULT_MEMORY_RUNS,

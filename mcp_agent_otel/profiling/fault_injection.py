@@ -29,6 +29,7 @@ from typing import Any
 from opentelemetry.trace import Span
 
 from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
+from mcp_agent_otel.errors import ConfigError
 from mcp_agent_otel.instrumentation.stage_wrapper import qualified_name, wrap_stage
 from mcp_agent_otel.tracing import semconv, spans
 
@@ -45,7 +46,7 @@ _TARGETS: dict[str, Callable[[MetaCoordinator], tuple[Any, str]]] = {
 SLOWABLE_STAGES: tuple[str, ...] = tuple(_TARGETS)
 
 
-class FaultSettingError(ValueError):
+class FaultSettingError(ConfigError):
     """An unusable MCP_AGENT_OTEL_FAULT_SLOWDOWN value; the message says what to write."""
 
 

@@ -27,6 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.sdk.trace import ReadableSpan
 
+from mcp_agent_otel import errors
 from mcp_agent_otel.regression import ingest
 from mcp_agent_otel.regression.client import AnalyzerClient, ClientError
 from mcp_agent_otel.regression.config import AnalyzerConfigError, config_from_env
@@ -40,7 +41,7 @@ STAGE_NAMES = frozenset((semconv.SPAN_WORKFLOW, *semconv.STAGE_SPANS))
 TIMEOUT_S = 30.0
 
 
-class RecordingError(RuntimeError):
+class RecordingError(errors.StoreError):
     """The spans could not be recorded; the message says where and what to do."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mcp_agent_otel.errors import InputError
 from mcp_agent_otel.regression import reservoir
 from mcp_agent_otel.regression.operation import OperationKey
 from mcp_agent_otel.regression.sketch import QuantileSketch
@@ -30,7 +31,7 @@ from mcp_agent_otel.regression.time_ranges import iso
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
-class BaselineError(ValueError):
+class BaselineError(InputError):
     """A baseline request that cannot be honoured; the message says what to change."""
 
 

@@ -8,10 +8,11 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from mcp_agent_otel.errors import NetworkError
 from mcp_agent_otel.tracing import semconv
 
 
-class ClientError(RuntimeError):
+class ClientError(NetworkError):
     """The analyzer could not be reached, or answered with an error; the message says which."""
 
     def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:

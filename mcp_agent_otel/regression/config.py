@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mcp_agent_otel.env_flags import FALSE_WORDS
+from mcp_agent_otel.errors import ConfigError
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.setup import home_dir
 
@@ -23,7 +24,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 WILDCARD_BIND = ("0.0.0.0", "::", "")
 
 
-class AnalyzerConfigError(ValueError):
+class AnalyzerConfigError(ConfigError):
     """A setting that cannot be used; the message names it and says what is expected."""
 
 

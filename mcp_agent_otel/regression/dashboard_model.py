@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from mcp_agent_otel.errors import InputError
 from mcp_agent_otel.regression import gate, ingest
 from mcp_agent_otel.regression.aggregates import BucketAggregate, Exemplar
 from mcp_agent_otel.regression.alerts import Alert
@@ -43,7 +44,7 @@ MAX_ALERTS = 20
 MAX_VERSION_CHARS = 200
 
 
-class DashboardInputError(ValueError):
+class DashboardInputError(InputError):
     """A query parameter the dashboard cannot use; the message says what to give instead."""
 
 

@@ -41,7 +41,7 @@ from mcp_agent_otel.regression.live_detection import DetectorBank
 from mcp_agent_otel.regression.operation import OperationKey
 from mcp_agent_otel.regression.spool import Spool, SpoolError
 from mcp_agent_otel.regression.spool import read_records as spool_records
-from mcp_agent_otel.regression.store import FlushBatch, Store
+from mcp_agent_otel.regression.store import FlushBatch, Store, StoreError
 
 _log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ RETRY_AFTER_SECONDS = 5
 REGISTER_BUSY_MS = 1000
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(StoreError):
     """The store cannot take spans now (cannot write, or too far behind): the client should
     retry after ``retry_after`` seconds; nothing was acknowledged."""
 
@@ -73,7 +73,7 @@ class StoreUnavailable(RuntimeError):
         self.retry_after = retry_after
 
 
-class UnstoredSpansError(RuntimeError):
+class UnstoredSpansError(StoreError):
     """Shutdown could not write what was pending; the message says how many spans and where
     they are kept."""
 

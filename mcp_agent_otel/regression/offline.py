@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from mcp_agent_otel.errors import InputError
 from mcp_agent_otel.regression import otlp
 from mcp_agent_otel.regression.ingest import Ingestor
 from mcp_agent_otel.regression.operation import OperationKey
@@ -27,7 +28,7 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_REPORTED_ERRORS = 20
 
 
-class SpansFileError(ValueError):
+class SpansFileError(InputError):
     """A spans file that cannot be read at all (missing, a directory, unreadable)."""
 
 

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from mcp_agent_otel.errors import InputError
 from mcp_agent_otel.tracing import semconv
 
 # Why a span is rejected (the keys of Rejections.counts), worded for the partial-success message.
@@ -74,7 +75,7 @@ _CACHE_MISS_RESULTS = frozenset({"miss", "expired", "invalidated"})
 UNKNOWN = ""  # version or environment not set on the resource
 
 
-class OtlpDecodeError(ValueError):
+class OtlpDecodeError(InputError):
     """A request body that is not an OTLP trace export; the message says what to send."""
 
 

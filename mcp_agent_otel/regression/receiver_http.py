@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
 
+from mcp_agent_otel.errors import McpAgentOtelError
 from mcp_agent_otel.regression import otlp
 from mcp_agent_otel.regression.auth import FORBIDDEN_MESSAGE, TokenCheck
 from mcp_agent_otel.regression.ingest import (
@@ -46,7 +47,7 @@ _GRPC_CODE_FOR_HTTP = {
 }
 
 
-class ReceiverError(Exception):
+class ReceiverError(McpAgentOtelError):
     """A request the receiver refuses as a whole: HTTP status, message, short counter key."""
 
     def __init__(self, status: int, message: str, reason: str) -> None:

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from mcp_agent_otel.errors import InputError
+
 SAMPLE_DTYPE = np.dtype([("t", "<u4"), ("d", "<f4")])
 
 Samples = NDArray[np.void]
 
 
-class ReservoirDecodeError(ValueError):
+class ReservoirDecodeError(InputError):
     """Stored reservoir bytes that cannot be read back."""
 
 

@@ -24,13 +24,15 @@ from ddsketch.pb import ddsketch_pb2 as pb
 from ddsketch.pb.proto import DDSketchProto
 from numpy.typing import NDArray
 
+from mcp_agent_otel.errors import InputError
+
 DEFAULT_RELATIVE_ACCURACY = 0.005
 _LOGARITHMIC: int = pb.IndexMapping.NONE  # type: ignore[attr-defined]
 
 FloatArray = NDArray[np.float64]
 
 
-class SketchDecodeError(ValueError):
+class SketchDecodeError(InputError):
     """Stored sketch bytes that cannot be read back."""
 
 

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
+from mcp_agent_otel.errors import StoreError
+
 _log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("<II")  # payload length, CRC-32 of the payload
@@ -37,7 +39,7 @@ _DIR_MODE = 0o700
 _FILE_MODE = 0o600
 
 
-class SpoolError(OSError):
+class SpoolError(StoreError, OSError):
     """The spool cannot take a record (disk full, read-only, I/O error), or is in use."""
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from mcp_agent_otel import errors
 from mcp_agent_otel.regression import reservoir
 from mcp_agent_otel.regression.aggregates import BucketAggregate, BucketKey, ReservoirKey
 from mcp_agent_otel.regression.alerts import Alert
@@ -102,7 +103,7 @@ CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NUL
 """
 
 
-class StoreError(RuntimeError):
+class StoreError(errors.StoreError):
     """The database cannot be opened or used; the message names the file and what to do."""
 
 
@@ -110,11 +111,11 @@ class StoreInUseError(StoreError):
     """Another process is receiving spans into this database (its ingest spool is locked)."""
 
 
-class BaselineExistsError(ValueError):
+class BaselineExistsError(errors.InputError):
     pass
 
 
-class BaselineNotFoundError(LookupError):
+class BaselineNotFoundError(errors.McpAgentOtelError, LookupError):
     pass
 
 

@@ -6,6 +6,8 @@ import datetime as dt
 import math
 import re
 
+from mcp_agent_otel.errors import InputError
+
 _RELATIVE = re.compile(
     r"^(?:now)?\s*-\s*(\d+(?:\.\d+)?)\s*([smhdw])$|^(\d+(?:\.\d+)?)\s*([smhdw])\s+ago$"
 )
@@ -14,7 +16,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 HELP = "ISO 8601 (UTC when no offset), unix seconds, 'now', or relative like -2h / 30m ago"
 
 
-class TimeSpecError(ValueError):
+class TimeSpecError(InputError):
     pass
 
 

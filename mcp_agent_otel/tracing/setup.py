@@ -33,6 +33,7 @@ from opentelemetry.sdk.trace.sampling import Sampler
 
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.env_flags import env_flag
+from mcp_agent_otel.errors import ConfigError
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.export import (
     DEFAULT_BACKUPS,
@@ -45,7 +46,7 @@ from mcp_agent_otel.tracing.export import (
 DEFAULT_SERVICE_NAME = "mcp-agent-otel"
 
 
-class TracingConfigError(ValueError):
+class TracingConfigError(ConfigError):
     """An OTEL_* or MCP_AGENT_OTEL_* setting that cannot be used; the message says which."""
 
 

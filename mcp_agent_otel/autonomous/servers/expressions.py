@@ -15,6 +15,8 @@ import operator
 from collections.abc import Callable
 from typing import Final
 
+from mcp_agent_otel.errors import InputError
+
 MAX_EXPRESSION_CHARS: Final = 1000
 MAX_DEPTH: Final = 50
 MAX_EXPONENT: Final = 10_000
@@ -24,7 +26,7 @@ MAX_FACTORIAL: Final = 300
 Number = int | float
 
 
-class ExpressionError(ValueError):
+class ExpressionError(InputError):
     """The expression cannot be evaluated; the message says why and what is allowed."""
 
 

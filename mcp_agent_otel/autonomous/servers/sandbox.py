@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from mcp_agent_otel.autonomous.servers import ENV_SANDBOX
+from mcp_agent_otel.errors import InputError
 from mcp_agent_otel.tracing.setup import home_dir
 
 
-class SandboxError(ValueError):
+class SandboxError(InputError):
     """A path the files server refuses; the message says why and what to pass instead."""
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from mcp_agent_otel.errors import InputError
+
 # dimension -> unit -> factor to the base unit (the unit with factor 1)
 _FACTORS: Final[dict[str, dict[str, float]]] = {
     "length": {
@@ -119,7 +121,7 @@ UNIT_DIMENSION: Final = {unit: dim for dim, units in _FACTORS.items() for unit i
 }
 
 
-class UnitError(ValueError):
+class UnitError(InputError):
     """A unit is unknown, or two units measure different things; the message says which."""
 
 
