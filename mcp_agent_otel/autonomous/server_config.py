@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_agent_otel.autonomous.errors import ServerConfigError
-from mcp_agent_otel.autonomous.servers import telemetry_env
+from mcp_agent_otel.tracing.child_env import telemetry_env
 
 DEFAULT_SERVER_TIMEOUT_S = 10.0
 

@@ -4,12 +4,13 @@ Registered under the ``opentelemetry_instrumentor`` entry point as ``mcp_agent``
 ``opentelemetry-instrument`` loads it and ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=mcp_agent``
 turns it off. It
 
-- routes the project's own stage spans through the ``tracer_provider`` it is given (the global
-  provider when none is given), and
 - wraps the callables named by ``targets=`` (or ``MCP_AGENT_OTEL_INSTRUMENT`` when ``targets``
-  is not given) as stage spans; see ``target_spec`` for the syntax.
+  is not given) as stage spans (see ``target_spec`` for the syntax), whose spans go through a
+  tracer of the ``tracer_provider`` it is given (the global provider when none is given).
 
-``uninstrument()`` restores every original and routes stage spans back to the global provider.
+Like every instrumentor, it owns only the spans of what it wraps: the agent's built-in stage
+spans always use the OTel API's global provider, whatever provider an instrumentor was given.
+``uninstrument()`` restores every original.
 It never wraps the MCP SDK: the SDK (>= 2) emits its own MCP client/server spans.
 """
 
@@ -20,11 +21,13 @@ import os
 from collections.abc import Collection
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from mcp_agent_otel._version import __version__
 from mcp_agent_otel.instrumentation.target_patching import TargetPatcher
 from mcp_agent_otel.instrumentation.target_spec import parse_targets
-from mcp_agent_otel.tracing import semconv, spans
+from mcp_agent_otel.tracing import semconv
 
 _log = logging.getLogger("mcp_agent_otel.instrumentation")
 
@@ -37,7 +40,7 @@ class McpAgentInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     ``instrument(tracer_provider=None, targets=None, request_hook=None, response_hook=None)``:
 
-    - ``tracer_provider``: where stage spans go (default: the global provider);
+    - ``tracer_provider``: where the wrapped targets' spans go (default: the global provider);
     - ``targets``: ``"module:Qual.name=stage,..."``, a ``{"module:Qual.name": stage}`` mapping
       or a list of entries; default: ``$MCP_AGENT_OTEL_INSTRUMENT``;
     - ``request_hook(span, instance, args, kwargs)`` / ``response_hook(span, instance, result)``:
@@ -50,14 +53,18 @@ class McpAgentInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("mcp >= 2.3",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        spans.use_tracer_provider(kwargs.get("tracer_provider"))
+        tracer = trace.get_tracer(
+            semconv.TRACER_NAME, __version__, tracer_provider=kwargs.get("tracer_provider")
+        )
         targets = kwargs.get("targets")
         if targets is None:
             targets = os.environ.get(semconv.ENV_INSTRUMENT) or None
         parsed = parse_targets(targets)
         for problem in parsed.problems:
             _log.warning("mcp-agent-otel: %s. It is skipped; the application runs on.", problem)
-        patcher = TargetPatcher(kwargs.get("request_hook"), kwargs.get("response_hook"))
+        patcher = TargetPatcher(
+            kwargs.get("request_hook"), kwargs.get("response_hook"), tracer=tracer
+        )
         self._patcher = patcher
         patcher.apply(parsed.targets)
 
@@ -65,7 +72,6 @@ class McpAgentInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         patcher, self._patcher = self._patcher, None
         if patcher is not None:
             patcher.restore()
-        spans.use_tracer_provider(None)
 
     def target_status(self) -> dict[str, str]:
         """Each target and whether it is ``wrapped``, ``pending: ...`` or ``skipped: why``."""

@@ -3,8 +3,9 @@
 The wrapper is a ``wrapt.FunctionWrapper``, so the wrapped callable keeps its ``__name__``,
 ``__doc__``, ``__module__``, ``inspect.signature`` and ``inspect.iscoroutinefunction``, and
 binds like the original (methods, classmethods, staticmethods). Each call opens a span named
-for the stage through the project's tracer (``tracing.spans.get_tracer()``, so the provider
-the instrumentor was given), with the same attributes the built-in stage sets.
+for the stage — through the tracer the wrapper was given (the instrumentor's, from the
+``tracer_provider`` it was handed), else the project's tracer on the global provider
+(``tracing.spans.get_tracer()``) — with the same attributes the built-in stage sets.
 
 Tracing never breaks the call: a failure inside the instrumentation (starting the span, an
 attribute derivation, a user hook) is swallowed and counted in
@@ -29,7 +30,7 @@ import wrapt
 from opentelemetry import context, trace
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanKind, Tracer
 
 from mcp_agent_otel.instrumentation import stage_attributes
 from mcp_agent_otel.instrumentation.target_spec import stage_name_problem
@@ -59,6 +60,7 @@ class StageState:
         "response_hook",
         "result_deriver",
         "stage",
+        "tracer",
     )
 
     def __init__(
@@ -67,8 +69,10 @@ class StageState:
         function_name: str,
         request_hook: RequestHook | None = None,
         response_hook: ResponseHook | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.stage = stage
+        self.tracer = tracer
         self.attributes = stage_attributes.static_attributes(stage, function_name)
         self.call_deriver = stage_attributes.call_deriver(stage)
         self.result_deriver = stage_attributes.result_deriver(stage)
@@ -95,9 +99,8 @@ def _start(state: StageState, instance: Any, args: tuple[Any, ...], kwargs: Any)
         except Exception:
             spans.count_recording_failure()
     try:
-        span = spans.get_tracer().start_span(
-            state.stage, kind=SpanKind.INTERNAL, attributes=attributes
-        )
+        tracer = state.tracer if state.tracer is not None else spans.get_tracer()
+        span = tracer.start_span(state.stage, kind=SpanKind.INTERNAL, attributes=attributes)
     except Exception:
         spans.count_recording_failure()
         return None
@@ -251,13 +254,18 @@ def wrap_stage(
     function_name: str | None = None,
     request_hook: RequestHook | None = None,
     response_hook: ResponseHook | None = None,
+    tracer: Tracer | None = None,
 ) -> StageFunctionWrapper:
-    """Wrap a function, method, classmethod or staticmethod object as the stage ``stage``."""
+    """Wrap a function, method, classmethod or staticmethod object as the stage ``stage``.
+
+    ``tracer``: where its spans go (default: the project's tracer on the global provider).
+    """
     state = StageState(
         stage,
         function_name or qualified_name(obj, repr(obj)),
         request_hook=request_hook,
         response_hook=response_hook,
+        tracer=tracer,
     )
     return StageFunctionWrapper(obj, state)
 

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 import wrapt
+from opentelemetry.trace import Tracer
 
 from mcp_agent_otel.instrumentation.stage_wrapper import (
     RequestHook,
@@ -67,7 +68,9 @@ class TargetPatcher:
         self,
         request_hook: RequestHook | None = None,
         response_hook: ResponseHook | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        self._tracer = tracer
         self._request_hook = request_hook
         self._response_hook = response_hook
         self._lock = threading.RLock()
@@ -138,6 +141,7 @@ class TargetPatcher:
                 function_name=qualified_name(original, f"{target.module}.{target.qualname}"),
                 request_hook=self._request_hook,
                 response_hook=self._response_hook,
+                tracer=self._tracer,
             )
             setattr(parent, attribute, wrapper)
             self._patches[target] = _Patch(parent, attribute, original, created, wrapper)

@@ -41,13 +41,13 @@ from mcp_agent_otel.autonomous.servers import (
     ENV_SANDBOX,
     demo_servers_config,
     server_module,
-    telemetry_env,
 )
 from mcp_agent_otel.autonomous.servers.expressions import ExpressionError, evaluate
 from mcp_agent_otel.autonomous.servers.language import sentences, words
 from mcp_agent_otel.autonomous.servers.runtime import service_name
 from mcp_agent_otel.autonomous.servers.sandbox import SandboxError, check_relative, sandbox_root
 from mcp_agent_otel.autonomous.servers.units import UnitError, convert
+from mcp_agent_otel.tracing.child_env import telemetry_env
 from tests.autonomous.fixtures import FAULTY_SERVER
 
 if sys.version_info < (3, 11):  # anyio installs the backport there

@@ -17,9 +17,9 @@ Four stdio servers ship in the wheel, each runnable as
 
 Every server configures tracing from its environment, so one trace crosses processes. The
 stdio client passes only a few variables (HOME, PATH, ...) to a server, so a client forwards
-the telemetry settings explicitly with ``telemetry_env`` — to servers that trace themselves
-(``"telemetry": true`` in their config entry, as ``demo_servers_config`` writes), and without
-credentials.
+the telemetry settings explicitly with ``tracing.child_env.telemetry_env`` — to servers that
+trace themselves (``"telemetry": true`` in their config entry, as ``demo_servers_config``
+writes), and without credentials.
 """
 
 from __future__ import annotations
@@ -34,48 +34,6 @@ DEMO_SERVER_NAMES: Final = ("knowledge", "text", "mathdata", "files")
 
 # Where the files server keeps its sandbox (default: $MCP_AGENT_OTEL_HOME/sandbox).
 ENV_SANDBOX: Final = semconv.ENV_SANDBOX
-
-_FORWARDED_PREFIXES: Final = ("OTEL_", semconv.ENV_PREFIX)
-_FORWARDED_NAMES: Final = frozenset({"PYTHONPATH"})
-# Each process is its own service: the agent's service name must not rename the servers,
-# which name themselves mcp-agent-otel-server-<name>.
-_NOT_FORWARDED: Final = frozenset({"OTEL_SERVICE_NAME"})
-# Credentials stay with the agent: exporter headers (an observability vendor's API key), the
-# analyzer's token, TLS client keys. Matched as parts of the variable's name.
-_SECRET_PARTS: Final = ("HEADERS", "TOKEN", "SECRET", "PASSWORD", "CLIENT_KEY", "CREDENTIAL")
-
-
-def _without_service_name(resource_attributes: str) -> str:
-    kept = [
-        item
-        for item in resource_attributes.split(",")
-        if item.strip() and item.split("=", 1)[0].strip() != "service.name"
-    ]
-    return ",".join(kept)
-
-
-def telemetry_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The variables a server process needs from ``environ`` to trace like its client.
-
-    ``OTEL_*`` (exporter endpoint, protocol, sampler, ``OTEL_SDK_DISABLED``, ...),
-    ``MCP_AGENT_OTEL_*`` (home directory, sandbox, content capture) and ``PYTHONPATH`` when
-    set. Never credentials: no ``*_HEADERS``, token, secret, password or client key.
-    ``OTEL_SERVICE_NAME`` and a ``service.name`` inside ``OTEL_RESOURCE_ATTRIBUTES`` are
-    left out: each server reports as its own service. Pure; nothing else is copied.
-    """
-    env: dict[str, str] = {}
-    for key, value in environ.items():
-        if key in _NOT_FORWARDED or any(part in key.upper() for part in _SECRET_PARTS):
-            continue
-        if key.startswith(_FORWARDED_PREFIXES) or key in _FORWARDED_NAMES:
-            env[key] = value
-    if "OTEL_RESOURCE_ATTRIBUTES" in env:
-        stripped = _without_service_name(env["OTEL_RESOURCE_ATTRIBUTES"])
-        if stripped:
-            env["OTEL_RESOURCE_ATTRIBUTES"] = stripped
-        else:
-            del env["OTEL_RESOURCE_ATTRIBUTES"]
-    return env
 
 
 def server_module(name: str) -> str:
@@ -94,7 +52,7 @@ def demo_servers_config(
 
     ``python`` is the interpreter that has this package installed; ``env`` (optional) is
     added to every server's ``env``. Telemetry variables are not baked in: a client adds
-    ``telemetry_env(os.environ)`` when it launches the servers.
+    ``tracing.child_env.telemetry_env(os.environ)`` when it launches the servers.
     """
     return {
         "mcpServers": {
@@ -114,5 +72,4 @@ __all__ = [
     "ENV_SANDBOX",
     "demo_servers_config",
     "server_module",
-    "telemetry_env",
 ]
