@@ -1,4 +1,5 @@
-# Every target creates .venv and installs the project with its dev extras when needed.
+# Every target creates .venv and installs the project with all its extras (the regression
+# analyzer's and the development tools) when needed.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[analyzer,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
