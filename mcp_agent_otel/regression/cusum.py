@@ -1,5 +1,10 @@
 """Streaming regression detection: a one-sided CUSUM on log durations, as a pure state machine.
 
+Over 500 lines on purpose: ``CusumDetector`` is one state machine (detect, cool down, adopt a
+level, watch for recovery, persist) whose phases share one state and one invariant, and this
+docstring is its specification. The recursions (``cusum_recursion``) and the tail watch
+(``tail_watch``) are apart because they stand alone.
+
 The store feeds each operation's durations (any one unit, e.g. milliseconds) to that
 operation's ``CusumDetector``: ``update`` (O(1), one span) or ``update_many`` (a batch,
 vectorized, about 10x cheaper per span). No I/O; ``state()`` / ``from_state()`` persist it.
@@ -50,9 +55,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal, special
 
+from mcp_agent_otel.regression.cusum_recursion import lindley, run_lengths
 from mcp_agent_otel.regression.statistics import DEFAULT_THRESHOLD, as_durations
+from mcp_agent_otel.regression.tail_watch import TAIL_P0, TailWatch, tail_quantile
 
 FloatArray = NDArray[np.float64]
 
@@ -68,19 +74,6 @@ RECOVERY_NATS_FACTOR = 2.0
 # by more than PREMATURE_FRACTION of the threshold (log units); else it was premature.
 EARLY_WINDOW = 0.5
 PREMATURE_FRACTION = 0.25
-
-
-def _lindley(steps: FloatArray, start: float) -> FloatArray:
-    """``S_t = max(0, S_{t-1} + steps_t)`` from ``S_{-1} = start``, in closed form."""
-    cumulative = np.cumsum(steps)
-    return cumulative - np.minimum(-start, np.minimum.accumulate(cumulative))
-
-
-def _run_lengths(statistic: FloatArray, start: int) -> NDArray[np.int64]:
-    """Observations since the statistic last was 0 (``start`` carried in), for each step."""
-    positions = np.arange(statistic.size, dtype=np.int64)
-    last_zero = np.maximum.accumulate(np.where(statistic == 0.0, positions, -1))
-    return np.where(last_zero >= 0, positions - last_zero, start + positions + 1)
 
 
 @dataclass(frozen=True)
@@ -114,109 +107,6 @@ def _positive_finite(value: float, name: str) -> float:
     if not (math.isfinite(number) and number > 0.0):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return number
-
-
-# --- the tail: exceedances of the baseline's p95 -----------------------------------------------
-
-TAIL_QUANTILE = 0.95
-TAIL_P0 = 1.0 - TAIL_QUANTILE  # the share of spans above the baseline's p95, unchanged
-TAIL_P1 = 2.0 * TAIL_P0  # the share the tail CUSUM is tuned to catch (twice as many)
-MIN_TAIL_BASELINE = 100  # baseline spans needed to place its p95
-TAIL_EWMA = 0.01  # weight of each span in the tail watch's running centre
-
-
-def _tail_quantile(logs: FloatArray, threshold: float) -> float | None:
-    """The baseline's log p95 for a ``TailWatch``; None when the baseline is too small to
-    place it, or so narrow that its p95 is within the threshold of its centre (there the
-    centre's CUSUM already sees every change that matters)."""
-    if logs.size < MIN_TAIL_BASELINE:
-        return None
-    log_p95 = float(np.quantile(logs, TAIL_QUANTILE))
-    return log_p95 if log_p95 - float(np.mean(logs)) > math.log1p(threshold) else None
-
-
-class TailWatch:
-    """A Bernoulli CUSUM on "this span is further above the current centre than the
-    baseline's p95 was above its centre".
-
-    The centre's CUSUM cannot see a spread regression (log-sigma 0.5 -> 0.8 with the median
-    unchanged moves p95 by 1.64x while the mean log duration stays put); the share of spans
-    that far above the centre goes from 5% to 15%. The centre is tracked by an exponentially
-    weighted mean of log durations (``TAIL_EWMA``, ~100 spans), so a plain shift of the whole
-    distribution, which the centre's CUSUM reports, soon stops counting here: the two watch
-    different things. Each span adds its log-likelihood ratio of
-    ``TAIL_P1`` against ``TAIL_P0`` (``log 2`` above, ``log(0.9/0.95)`` below); the alert
-    comes at ``decision_nats``, as the centre's. After an alert the watch is disarmed (one
-    regression, one alert) until the mirror CUSUM sees the share back at ``TAIL_P0``.
-    """
-
-    UP = (math.log(TAIL_P1 / TAIL_P0), math.log((1.0 - TAIL_P1) / (1.0 - TAIL_P0)))
-
-    def __init__(self, log_p95: float, log_mean: float, sigma: float, decision_nats: float) -> None:
-        self.log_p95 = log_p95
-        self.offset = log_p95 - log_mean  # how far the baseline's p95 is above its centre
-        self.centre = log_mean  # the running centre (EWMA of log durations)
-        self.sigma = sigma
-        self.h = decision_nats
-        self.upper = 0.0
-        self.run = 0  # observations since the statistic was last 0
-        self.hits = 0  # exceedances among them
-        self.armed = True
-        self.holds = False  # this watch's alert holds the centre's (until it recovers)
-
-    def _steps(self, above: NDArray[np.bool_]) -> FloatArray:
-        up, down = self.UP
-        steps = np.where(above, up, down)
-        return steps if self.armed else -steps
-
-    def feed(self, logs: FloatArray, first_index: int) -> list[tuple[int, float, bool]]:
-        """Feed log durations; per crossing: (index, exceedance share of the crossing run,
-        whether it was an alarm: False for a recovery)."""
-        smoothed, _ = signal.lfilter(
-            [TAIL_EWMA], [1.0, TAIL_EWMA - 1.0], logs, zi=[(1.0 - TAIL_EWMA) * self.centre]
-        )
-        before = np.concatenate([[self.centre], smoothed[:-1]])
-        above = logs - before > self.offset
-        self.centre = float(smoothed[-1]) if logs.size else self.centre
-        alerts: list[tuple[int, float, bool]] = []
-        start = 0
-        while start < logs.size:
-            part = above[start:]
-            statistic = _lindley(self._steps(part), self.upper)
-            crossed = statistic > self.h
-            end = int(np.argmax(crossed)) if crossed.any() else part.size - 1
-            runs = _run_lengths(statistic[: end + 1], self.run)
-            hits = np.cumsum(part[: end + 1])
-            last_zero = end - int(runs[end])  # position of the last 0 (-1: before the batch)
-            carried = self.hits if last_zero < 0 else 0
-            self.hits = carried + int(hits[end] - (hits[last_zero] if last_zero >= 0 else 0))
-            self.run = int(runs[end])
-            self.upper = float(statistic[end])
-            if crossed.any():
-                share = self.hits / max(self.run, 1)
-                alerts.append((first_index + start + end, share, self.armed))
-                self.armed = not self.armed
-                self.upper, self.run, self.hits = 0.0, 0, 0
-            start += end + 1
-        return alerts
-
-    def estimated_ratio(self, share: float) -> float:
-        """The p95 ratio a location shift would need to push ``share`` of spans above the
-        baseline's p95 (log-normal approximation; a spread regression moves p95 further)."""
-        share = min(max(share, 1e-6), 1.0 - 1e-6)
-        z0, z1 = float(special.ndtri(TAIL_QUANTILE)), float(special.ndtri(1.0 - share))
-        return math.exp(self.sigma * (z0 - z1))
-
-    def state(self) -> dict[str, float]:
-        return {
-            "tail_log_p95": self.log_p95,
-            "tail_centre": self.centre,
-            "tail_upper": self.upper,
-            "tail_run": float(self.run),
-            "tail_hits": float(self.hits),
-            "tail_armed": 1.0 if self.armed else 0.0,
-            "tail_holds": 1.0 if self.holds else 0.0,
-        }
 
 
 class CusumDetector:
@@ -322,7 +212,7 @@ class CusumDetector:
             threshold=threshold,
             h=h,
             cooldown=cooldown,
-            baseline_log_p95=_tail_quantile(logs, threshold),
+            baseline_log_p95=tail_quantile(logs, threshold),
         )
 
     # --- streaming ---------------------------------------------------------------------------
@@ -484,11 +374,11 @@ class CusumDetector:
             gap = (level - guard - self.baseline_log_mean) / sigma
             midpoint = self.baseline_log_mean + gap * sigma / 2.0
             steps = np.where(gap > 0.0, (midpoint - segment) / sigma, 0.0)
-            lower = _lindley(steps, self._lower)
+            lower = lindley(steps, self._lower)
             recovered = (gap > 0.0) & (lower * gap > RECOVERY_NATS_FACTOR * self.decision_nats)
             if recovered.any():
                 recovery_at = int(np.argmax(recovered))
-        upper = _lindley((segment - reference) / sigma - self.k, self._upper)
+        upper = lindley((segment - reference) / sigma - self.k, self._upper)
         crossed = upper > self.h
         cross_at = int(np.argmax(crossed)) if crossed.any() else None
         if recovery_at is not None and (cross_at is None or recovery_at <= cross_at):
@@ -496,7 +386,7 @@ class CusumDetector:
             self._settle(0.0, 0)
             return start + recovery_at + 1
         end = segment.size - 1 if cross_at is None else cross_at
-        runs = _run_lengths(upper[: end + 1], self._upper_n)
+        runs = run_lengths(upper[: end + 1], self._upper_n)
         self._upper = float(upper[end])
         self._upper_n = int(runs[end])
         if level_sums is not None:

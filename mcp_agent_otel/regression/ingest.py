@@ -1,5 +1,8 @@
 """The ingest hot path: validated OTLP spans in, per-bucket aggregates and reservoirs out.
 
+A little over 500 lines on purpose: ``Ingestor`` is one lock around one write-behind buffer, the
+spool step and the flush; spreading them over modules would hide what the lock protects.
+
 One call per export request. The request's spans are grouped per (operation, bucket) with
 numpy (no per-span SQL, no per-span Python beyond field extraction), merged into an in-memory
 write-behind buffer, fed to the live detectors, and written to SQLite in one transaction by
