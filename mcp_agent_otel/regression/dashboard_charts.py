@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from mcp_agent_otel.regression.dashboard_formats import (
     format_ms,
@@ -230,14 +231,12 @@ def chart_scales(spec: ChartSpec) -> tuple[LinearScale, LinearScale, list[float]
 
 
 # --- what a chart draws, as plain data (the markup is the ``charts.html`` template's) ------
-@dataclasses.dataclass(frozen=True)
-class Tick:
+class Tick(NamedTuple):
     at: str  # the y (value axis) or x (time axis) coordinate
     label: str
 
 
-@dataclasses.dataclass(frozen=True)
-class Dot:
+class Dot(NamedTuple):
     """A point marker: position, radius, its time and value, and its tooltip."""
 
     cx: str
@@ -256,8 +255,7 @@ class Line:
     dots: tuple[Dot, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class Rect:
+class Rect(NamedTuple):
     """A bar: its box, the step's start time, the value and the tooltip."""
 
     x: str
