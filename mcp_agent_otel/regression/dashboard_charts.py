@@ -1,20 +1,28 @@
-"""Inline SVG charts for the dashboard: pure functions from plain numbers to SVG markup.
+"""The dashboard's charts as plain data: pure functions from numbers to scales, ticks, paths
+and the coordinates of every mark (``chart_view``); ``templates/charts.html`` draws them.
 
-No JavaScript and nothing fetched: a chart is a ``<svg>`` element with a ``<title>`` and a
+No JavaScript and nothing fetched: a chart is an inline ``<svg>`` with a ``<title>`` and a
 ``<desc>`` (named by ``aria-labelledby``), grid lines with tick labels, one path per series,
 a point marker per value (each with a ``<title>`` tooltip and ``data-t`` / ``data-value``
 attributes), an optional shaded band (the baseline's p50..p95) and optional vertical markers
 (alerts). Series are told apart by line style as well as colour (solid, dashed, dotted), so
-nothing is conveyed by colour alone. Every text that reaches the markup is escaped.
+nothing is conveyed by colour alone. Texts stay plain here; the template escapes them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import html
 import math
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from mcp_agent_otel.regression.dashboard_formats import (
+    format_ms,
+    format_percent,
+    format_time,
+    format_timestamp,
+    significant,
+)
 
 # Line styles: (css class, stroke-dasharray); the legend draws the same.
 SOLID = "solid"
@@ -46,59 +54,6 @@ TIME_STEPS = (
 )
 
 Point = tuple[float, float | None]  # (unix seconds, value or None for "no data")
-
-
-def esc(value: object) -> str:
-    """HTML/SVG-escaped text (quotes too: safe inside attribute values)."""
-    return html.escape(str(value), quote=True)
-
-
-# --- number and time formatting ---------------------------------------------------------------
-def format_ms(value: float | None) -> str:
-    """A duration in milliseconds, 3 significant digits, in a readable unit."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    if value < 0:
-        return "-" + format_ms(-value)
-    if value == 0:
-        return "0 ms"
-    if value < 1:
-        return f"{_sig(value * 1000)} µs"
-    if value < 1000:
-        return f"{_sig(value)} ms"
-    if value < 60_000:
-        return f"{_sig(value / 1000)} s"
-    return f"{_sig(value / 60_000)} min"
-
-
-def _sig(value: float, digits: int = 3) -> str:
-    """``value`` with ``digits`` significant digits, no exponent, no trailing zeros."""
-    if value == 0:
-        return "0"
-    decimals = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
-    text = f"{value:.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def format_percent(value: float | None, decimals: int = 0) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    return f"{value * 100:.{decimals}f}%"
-
-
-def format_time(seconds: float, step: float = 60) -> str:
-    """UTC clock time for a tick: ``HH:MM`` (``HH:MM:SS`` below a minute, a date at days)."""
-    moment = dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
-    if step >= 86400:
-        return moment.strftime("%b %d")
-    if step < 60:
-        return moment.strftime("%H:%M:%S")
-    return moment.strftime("%H:%M")
-
-
-def format_timestamp(seconds: float) -> str:
-    """A full UTC timestamp for tooltips and tables."""
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 # --- scales and ticks -------------------------------------------------------------------------
@@ -244,7 +199,7 @@ def format_value(value: float, kind: str) -> str:
     if kind == "percent":
         return format_percent(value)
     if kind == "count":
-        return f"{value:,.0f}" if float(value).is_integer() else _sig(value)
+        return f"{value:,.0f}" if float(value).is_integer() else significant(value)
     return format_ms(value)
 
 
@@ -275,154 +230,216 @@ def chart_scales(spec: ChartSpec) -> tuple[LinearScale, LinearScale, list[float]
     return x, y, ticks
 
 
-def line_chart(spec: ChartSpec) -> str:
-    """The chart as an ``<svg>`` element (empty state: the frame and ``empty_message``)."""
-    w, h = spec.width, spec.height
-    title_id, desc_id = f"{spec.chart_id}-title", f"{spec.chart_id}-desc"
-    head = (
-        f'<svg class="chart" id="{esc(spec.chart_id)}" viewBox="0 0 {w} {h}" '
-        f'xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'aria-labelledby="{esc(title_id)} {esc(desc_id)}" preserveAspectRatio="xMidYMid meet">'
-        f'<title id="{esc(title_id)}">{esc(spec.title)}</title>'
-        f'<desc id="{esc(desc_id)}">{esc(spec.description)}</desc>'
+# --- what a chart draws, as plain data (the markup is the ``charts.html`` template's) ------
+class Tick(NamedTuple):
+    at: str  # the y (value axis) or x (time axis) coordinate
+    label: str
+
+
+class Dot(NamedTuple):
+    """A point marker: position, radius, its time and value, and its tooltip."""
+
+    cx: str
+    cy: str
+    r: str
+    t: str
+    value: str
+    tooltip: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    key: str
+    d: str
+    dash: str  # stroke-dasharray, "" for a solid line
+    dots: tuple[Dot, ...]
+
+
+class Rect(NamedTuple):
+    """A bar: its box, the step's start time, the value and the tooltip."""
+
+    x: str
+    y: str
+    width: str
+    height: str
+    t: str
+    value: str
+    tooltip: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BarGroup:
+    key: str
+    rects: tuple[Rect, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class BandArea:
+    low: str  # the values, for data attributes
+    high: str
+    label: str
+    y: str  # the shaded box and its two edges
+    height: str
+    y_low: str
+    y_high: str
+
+
+@dataclasses.dataclass(frozen=True)
+class MarkerLine:
+    t: str
+    label: str
+    x: str
+    arrow: str  # the ``d`` of the small triangle on top
+
+
+@dataclasses.dataclass(frozen=True)
+class ChartView:
+    """Everything ``charts.html`` draws for one chart: coordinates already computed and
+    formatted, texts plain (the template escapes them)."""
+
+    chart_id: str
+    title: str
+    description: str
+    width: int
+    height: int
+    left: int  # the plot frame
+    top: int
+    right: int
+    bottom: int
+    empty_message: str | None  # set when there is no data: the frame and this text only
+    y_ticks: tuple[Tick, ...] = ()
+    x_ticks: tuple[Tick, ...] = ()
+    band: BandArea | None = None
+    bars: tuple[BarGroup, ...] = ()
+    lines: tuple[Line, ...] = ()
+    markers: tuple[MarkerLine, ...] = ()
+
+    @property
+    def title_id(self) -> str:
+        return f"{self.chart_id}-title"
+
+    @property
+    def desc_id(self) -> str:
+        return f"{self.chart_id}-desc"
+
+    @property
+    def centre(self) -> tuple[str, str]:
+        """The middle of the plot (where the empty state's message goes)."""
+        return fmt((self.left + self.right) / 2), fmt((self.top + self.bottom) / 2)
+
+
+def chart_view(spec: ChartSpec) -> ChartView:
+    """What the chart of ``spec`` draws (empty state: the frame and ``empty_message``)."""
+    plot_right = spec.width - MARGIN_RIGHT
+    plot_bottom = spec.height - MARGIN_BOTTOM
+    frame = ChartView(
+        chart_id=spec.chart_id,
+        title=spec.title,
+        description=spec.description,
+        width=spec.width,
+        height=spec.height,
+        left=MARGIN_LEFT,
+        top=MARGIN_TOP,
+        right=plot_right,
+        bottom=plot_bottom,
+        empty_message=None if has_data(spec) else spec.empty_message,
     )
-    plot_right = w - MARGIN_RIGHT
-    plot_bottom = h - MARGIN_BOTTOM
-    frame = (
-        f'<rect class="plot" x="{MARGIN_LEFT}" y="{MARGIN_TOP}" '
-        f'width="{plot_right - MARGIN_LEFT}" height="{plot_bottom - MARGIN_TOP}"/>'
-    )
-    if not has_data(spec):
-        return (
-            head + frame + f'<text class="empty" x="{fmt((MARGIN_LEFT + plot_right) / 2)}" '
-            f'y="{fmt((MARGIN_TOP + plot_bottom) / 2)}" text-anchor="middle">'
-            f"{esc(spec.empty_message)}</text></svg>"
-        )
+    if frame.empty_message is not None:
+        return frame
     x, y, ticks = chart_scales(spec)
-    out = [head, frame]
-
-    # grid and value labels
-    grid = ['<g class="grid">']
-    for value in ticks:
-        yy = fmt(y(value))
-        grid.append(f'<line x1="{MARGIN_LEFT}" x2="{plot_right}" y1="{yy}" y2="{yy}"/>')
-        grid.append(
-            f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{yy}" text-anchor="end" '
-            f'dominant-baseline="middle">{esc(format_value(value, spec.value_format))}</text>'
-        )
-    step, xticks = time_ticks(spec.t0, spec.t1)
-    for t in xticks:
-        xx = fmt(x(t))
-        grid.append(
-            f'<line class="xtick" x1="{xx}" x2="{xx}" y1="{plot_bottom}" y2="{plot_bottom + 4}"/>'
-        )
-        grid.append(
-            f'<text class="tick" x="{xx}" y="{plot_bottom + 16}" text-anchor="middle">'
-            f"{esc(format_time(t, step))}</text>"
-        )
-    grid.append("</g>")
-    out.extend(grid)
-
+    step, times = time_ticks(spec.t0, spec.t1)
+    band = None
     if spec.band is not None:
-        band = spec.band
-        y_hi, y_lo = y(band.high), y(band.low)
-        out.append(
-            f'<g class="band" data-low="{band.low:.6g}" data-high="{band.high:.6g}">'
-            f"<title>{esc(band.label)}</title>"
-            f'<rect x="{MARGIN_LEFT}" y="{fmt(y_hi)}" width="{plot_right - MARGIN_LEFT}" '
-            f'height="{fmt(max(y_lo - y_hi, 1.0))}"/>'
-            f'<line x1="{MARGIN_LEFT}" x2="{plot_right}" y1="{fmt(y_lo)}" y2="{fmt(y_lo)}"/>'
-            f'<line x1="{MARGIN_LEFT}" x2="{plot_right}" y1="{fmt(y_hi)}" y2="{fmt(y_hi)}"/>'
-            "</g>"
+        y_hi, y_lo = y(spec.band.high), y(spec.band.low)
+        band = BandArea(
+            low=f"{spec.band.low:.6g}",
+            high=f"{spec.band.high:.6g}",
+            label=spec.band.label,
+            y=fmt(y_hi),
+            height=fmt(max(y_lo - y_hi, 1.0)),
+            y_low=fmt(y_lo),
+            y_high=fmt(y_hi),
         )
-
-    for bars in spec.bars:
-        group = [f'<g class="bars bars-{esc(bars.key)}" data-series="{esc(bars.key)}">']
-        for start, value in bars.points:
-            left, right = x(start), x(start + bars.step)
-            top = y(value)
-            if value > 0:  # a non-zero count stays visible beside a tall neighbour
-                top = min(top, y(0.0) - 2.0)
-            group.append(
-                f'<rect x="{fmt(left + 0.5)}" y="{fmt(top)}" '
-                f'width="{fmt(max(right - left - 1.0, 0.8))}" '
-                f'height="{fmt(max(plot_bottom - top, 0.0))}" data-t="{start:.0f}" '
-                f'data-value="{value:.6g}"><title>{esc(format_timestamp(start))}: '
-                f"{esc(bars.label)} {esc(format_value(value, 'count'))}</title></rect>"
+    return dataclasses.replace(
+        frame,
+        y_ticks=tuple(Tick(fmt(y(v)), format_value(v, spec.value_format)) for v in ticks),
+        x_ticks=tuple(Tick(fmt(x(t)), format_time(t, step)) for t in times),
+        band=band,
+        bars=tuple(_bar_group(bars, x, y, plot_bottom) for bars in spec.bars),
+        lines=tuple(_line(series, x, y, spec.value_format) for series in spec.series),
+        markers=tuple(
+            MarkerLine(
+                t=f"{m.t:.0f}",
+                label=m.label,
+                x=fmt(x(m.t)),
+                arrow=f"M{fmt(x(m.t) - 5)},{MARGIN_TOP}L{fmt(x(m.t) + 5)},{MARGIN_TOP}"
+                f"L{fmt(x(m.t))},{MARGIN_TOP + 8}Z",
             )
-        group.append("</g>")
-        out.extend(group)
+            for m in spec.markers
+            if spec.t0 <= m.t <= spec.t1
+        ),
+    )
 
-    for series in spec.series:
-        shown = sum(1 for _, v in series.points if v is not None and math.isfinite(v))
-        radius = "2.4" if shown <= 40 else "1.7"
-        dash = DASHES.get(series.style, "")
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        group = [
-            f'<g class="series series-{esc(series.key)}" data-series="{esc(series.key)}">',
-            f'<path d="{path_d(series.points, x, y)}"{dash_attr}/>',
-        ]
-        for t, v in series.points:
-            if v is None or not math.isfinite(v):
-                continue
-            group.append(
-                f'<circle cx="{fmt(x(t))}" cy="{fmt(y(v))}" r="{radius}" data-t="{t:.0f}" '
-                f'data-value="{v:.6g}"><title>{esc(format_timestamp(t))}: {esc(series.label)} '
-                f"{esc(format_value(v, spec.value_format))}</title></circle>"
-            )
-        group.append("</g>")
-        out.extend(group)
 
-    if spec.markers:
-        out.append('<g class="markers">')
-        for marker in spec.markers:
-            if not spec.t0 <= marker.t <= spec.t1:
-                continue
-            mx = x(marker.t)
-            out.append(
-                f'<g class="marker" data-t="{marker.t:.0f}"><title>{esc(marker.label)}</title>'
-                f'<line x1="{fmt(mx)}" x2="{fmt(mx)}" y1="{MARGIN_TOP}" y2="{plot_bottom}"/>'
-                f'<path d="M{fmt(mx - 5)},{MARGIN_TOP}L{fmt(mx + 5)},{MARGIN_TOP}'
-                f'L{fmt(mx)},{MARGIN_TOP + 8}Z"/></g>'
+def _bar_group(bars: Bars, x: LinearScale, y: LinearScale, plot_bottom: float) -> BarGroup:
+    rects = []
+    for start, value in bars.points:
+        left, right = x(start), x(start + bars.step)
+        top = y(value)
+        if value > 0:  # a non-zero count stays visible beside a tall neighbour
+            top = min(top, y(0.0) - 2.0)
+        rects.append(
+            Rect(
+                x=fmt(left + 0.5),
+                y=fmt(top),
+                width=fmt(max(right - left - 1.0, 0.8)),
+                height=fmt(max(plot_bottom - top, 0.0)),
+                t=f"{start:.0f}",
+                value=f"{value:.6g}",
+                tooltip=f"{format_timestamp(start)}: {bars.label} {format_value(value, 'count')}",
             )
-        out.append("</g>")
-    out.append("</svg>")
-    return "".join(out)
+        )
+    return BarGroup(bars.key, tuple(rects))
+
+
+def _line(series: Series, x: LinearScale, y: LinearScale, value_format: str) -> Line:
+    shown = [(t, v) for t, v in series.points if v is not None and math.isfinite(v)]
+    radius = "2.4" if len(shown) <= 40 else "1.7"
+    return Line(
+        key=series.key,
+        d=path_d(series.points, x, y),
+        dash=DASHES.get(series.style, ""),
+        dots=tuple(
+            Dot(
+                cx=fmt(x(t)),
+                cy=fmt(y(v)),
+                r=radius,
+                t=f"{t:.0f}",
+                value=f"{v:.6g}",
+                tooltip=f"{format_timestamp(t)}: {series.label} {format_value(v, value_format)}",
+            )
+            for t, v in shown
+        ),
+    )
 
 
 # --- legend ---------------------------------------------------------------------------------
-def legend(items: Sequence[tuple[str, str, str]]) -> str:
-    """An HTML legend: (kind, key, label) with kind "line:<style>", "band", "marker" or "bar";
-    the swatches repeat the chart's line styles, so the legend does not rely on colour."""
-    out = ['<ul class="legend">']
-    for kind, key, label in items:
-        if kind.startswith("line:"):
-            style = kind.split(":", 1)[1]
-            dash = DASHES.get(style, "")
-            dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-            swatch = (
-                f'<svg class="swatch series-{esc(key)}" viewBox="0 0 28 10" aria-hidden="true">'
-                f'<path d="M1,5L27,5"{dash_attr}/></svg>'
-            )
-        elif kind == "band":
-            swatch = (
-                '<svg class="swatch band" viewBox="0 0 28 10" aria-hidden="true">'
-                '<rect x="1" y="1" width="26" height="8"/></svg>'
-            )
-        elif kind == "marker":
-            swatch = (
-                '<svg class="swatch markers" viewBox="0 0 28 10" aria-hidden="true">'
-                '<g class="marker"><line x1="14" x2="14" y1="0" y2="10"/>'
-                '<path d="M9,0L19,0L14,6Z"/></g></svg>'
-            )
-        else:
-            swatch = (
-                f'<svg class="swatch bars-{esc(key)}" viewBox="0 0 28 10" aria-hidden="true">'
-                '<rect x="8" y="1" width="12" height="9"/></svg>'
-            )
-        out.append(f"<li>{swatch}<span>{esc(label)}</span></li>")
-    out.append("</ul>")
-    return "".join(out)
+@dataclasses.dataclass(frozen=True)
+class LegendItem:
+    """One legend entry: ``shape`` is "line", "band", "marker" or "bar"; a line's swatch
+    repeats the chart's line style (``dash``), so the legend does not rely on colour."""
+
+    shape: str
+    key: str
+    label: str
+    dash: str = ""
+
+
+def legend_item(kind: str, key: str, label: str) -> LegendItem:
+    """From ``kind`` "line:<style>", "band", "marker" or "bar"."""
+    if kind.startswith("line:"):
+        return LegendItem("line", key, label, DASHES.get(kind.split(":", 1)[1], ""))
+    return LegendItem(kind, key, label)
 
 
 def describe_series(series: Series, value_format: str = "ms") -> str:

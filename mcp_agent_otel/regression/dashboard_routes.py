@@ -1,4 +1,4 @@
-"""The dashboard's HTTP routes on the analyzer's FastAPI app: a thin shell around
+"""The dashboard's HTTP routes (a router of the analyzer's app): a thin shell around
 ``dashboard_model.collect`` and the ``dashboard_html`` renderers.
 
 * ``GET /``: the overview (``?window=1h&version=V&refresh=30``).
@@ -17,7 +17,7 @@ import gzip
 from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mcp_agent_otel.regression import dashboard_html, dashboard_model
@@ -66,11 +66,10 @@ def parse_refresh(value: int | None) -> int:
     return value
 
 
-def add_routes(
-    app: FastAPI, analyzer: RegressionAnalyzer, links: JaegerLinks | None = None
-) -> None:
-    """Serve the dashboard from ``app`` (Jaeger links from ``MCP_AGENT_OTEL_JAEGER_URL`` when
-    ``links`` is not given)."""
+def router(analyzer: RegressionAnalyzer, links: JaegerLinks | None = None) -> APIRouter:
+    """The dashboard's routes (Jaeger links from ``MCP_AGENT_OTEL_JAEGER_URL`` when ``links``
+    is not given)."""
+    routes = APIRouter(include_in_schema=False)
     jaeger = links if links is not None else jaeger_links_from_env()
     cache = dashboard_model.DashboardCache()  # reused between loads, until spans arrive
 
@@ -83,7 +82,7 @@ def add_routes(
         cookie = request.cookies.get(TOKEN_COOKIE)
         return bool(cookie) and analyzer.tokens.problem(f"Bearer {cookie}") is None
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    @routes.get("/", include_in_schema=False, response_class=HTMLResponse)
     def overview(
         request: Request,
         window: Annotated[str | None, Query(max_length=40)] = None,
@@ -103,7 +102,7 @@ def add_routes(
         page = dashboard_html.render_dashboard(data, jaeger, refresh=seconds, base_url=base_url)
         return _html(page, request=request)
 
-    @app.get(
+    @routes.get(
         dashboard_html.DETAIL_PATH + "/{op_id}",
         include_in_schema=False,
         response_class=HTMLResponse,
@@ -148,7 +147,7 @@ def add_routes(
         page = dashboard_html.render_operation(data, view, jaeger, refresh=seconds)
         return _html(page, request=request)
 
-    @app.post(LOGIN_PATH, include_in_schema=False)
+    @routes.post(LOGIN_PATH, include_in_schema=False)
     async def login(request: Request) -> Response:
         body = await request.body()
         if len(body) > MAX_LOGIN_BODY:
@@ -171,3 +170,5 @@ def add_routes(
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/")
         return response
+
+    return routes

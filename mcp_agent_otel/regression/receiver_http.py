@@ -17,7 +17,7 @@ import gzip
 import json
 import zlib
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
@@ -158,8 +158,11 @@ def handle(
         raise ReceiverError(400, str(exc), f"malformed {kind}") from None
 
 
-def add_routes(app: FastAPI, ingestor: Ingestor, tokens: TokenCheck) -> None:
-    @app.post(
+def router(ingestor: Ingestor, tokens: TokenCheck) -> APIRouter:
+    """The OTLP/HTTP route; the token is checked here, before the body is read."""
+    routes = APIRouter()
+
+    @routes.post(
         PATH,
         tags=["ingest"],
         summary="OTLP/HTTP trace export (protobuf or JSON, gzip allowed)",
@@ -223,3 +226,5 @@ def add_routes(app: FastAPI, ingestor: Ingestor, tokens: TokenCheck) -> None:
             return Response(content, status_code=exc.status, media_type=media, headers=headers)
         media = PROTOBUF if kind == "protobuf" else JSON
         return Response(response_body(result, kind), status_code=200, media_type=media)
+
+    return routes

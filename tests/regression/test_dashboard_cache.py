@@ -112,7 +112,7 @@ def test_the_page_served_by_the_analyzer_reuses_its_comparisons(
     from mcp_agent_otel.regression import dashboard_routes
 
     app = FastAPI()
-    dashboard_routes.add_routes(app, analyzer)
+    app.include_router(dashboard_routes.router(analyzer))
     with TestClient(app) as client:
         for _ in range(3):
             assert client.get("/?refresh=0").status_code == 200

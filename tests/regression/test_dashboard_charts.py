@@ -1,5 +1,6 @@
-"""The dashboard's SVG charts: scales, ticks, paths and markup for known data (pure functions,
-no server, no browser). The SVG is parsed as XML, so malformed or unescaped output fails."""
+"""The dashboard's SVG charts: scales, ticks, paths (pure functions) and the markup the
+``charts.html`` template draws from them, for known data (no server, no browser). The SVG is
+parsed as XML, so malformed or unescaped output fails."""
 
 from __future__ import annotations
 
@@ -23,16 +24,14 @@ from mcp_agent_otel.regression.dashboard_charts import (
     Series,
     chart_scales,
     describe_series,
-    format_ms,
-    format_percent,
-    format_time,
-    legend,
-    line_chart,
     nice_step,
     path_d,
     time_ticks,
     value_axis,
 )
+from mcp_agent_otel.regression.dashboard_formats import format_ms, format_percent, format_time
+from mcp_agent_otel.regression.dashboard_templates import render_chart as line_chart
+from mcp_agent_otel.regression.dashboard_templates import render_legend as legend
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC

@@ -14,19 +14,12 @@ import pytest
 
 from mcp_agent_otel.regression.aggregates import Exemplar
 from mcp_agent_otel.regression.alerts import Alert
+from mcp_agent_otel.regression.dashboard_formats import format_p, format_ratio, step_text
 from mcp_agent_otel.regression.dashboard_html import (
-    CSS,
-    PALETTE,
-    STROKES,
-    format_p,
-    format_ratio,
     render_dashboard,
     render_error,
     render_login,
     render_operation,
-    step_points,
-    step_text,
-    verdict_badge,
 )
 from mcp_agent_otel.regression.dashboard_links import (
     JaegerLinks,
@@ -45,6 +38,9 @@ from mcp_agent_otel.regression.dashboard_model import (
     parse_window,
     step_for,
 )
+from mcp_agent_otel.regression.dashboard_palette import COLOURS, PALETTE, STROKES
+from mcp_agent_otel.regression.dashboard_specs import step_points
+from mcp_agent_otel.regression.dashboard_templates import environment, verdict_badge
 from mcp_agent_otel.regression.operation import OperationKey
 from mcp_agent_otel.regression.statistics import Comparison, Verdict
 
@@ -72,16 +68,23 @@ def test_contrast_formula_on_known_pairs() -> None:
     assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
 
 
+def _stylesheet() -> str:
+    env = environment()
+    assert env.loader is not None
+    return env.loader.get_source(env, "dashboard.css")[0]
+
+
 @pytest.mark.parametrize(("name", "fg", "bg"), PALETTE)
 def test_every_text_colour_has_at_least_4_5_to_1(name: str, fg: str, bg: str) -> None:
-    assert contrast(fg, bg) >= 4.5, name
-    assert fg.lower() in CSS.lower(), f"{name}: {fg} is not a colour the stylesheet uses"
+    assert contrast(COLOURS[fg], COLOURS[bg]) >= 4.5, name
+    for colour in (fg, bg):
+        assert f"var(--colour-{colour})" in _stylesheet(), f"{name}: the stylesheet never uses it"
 
 
 @pytest.mark.parametrize(("name", "fg", "bg"), STROKES)
 def test_chart_strokes_have_at_least_3_to_1(name: str, fg: str, bg: str) -> None:
-    assert contrast(fg, bg) >= 3.0, name
-    assert fg.lower() in CSS.lower(), name
+    assert contrast(COLOURS[fg], COLOURS[bg]) >= 3.0, name
+    assert f"var(--colour-{fg})" in _stylesheet(), name
 
 
 # --- a page from known data ------------------------------------------------------------------
@@ -383,7 +386,7 @@ def test_operation_page() -> None:
 def test_error_and_login_pages() -> None:
     page = render_error("Cannot show that", "window 'x' is not one of 15m, 1h")
     assert 'role="alert"' in page
-    assert "window &#x27;x&#x27; is not one of 15m, 1h" in page
+    assert "window &#39;x&#39; is not one of 15m, 1h" in page  # quotes escaped
     login = render_login("wrong token")
     assert 'type="password"' in login
     assert 'action="/dashboard/login"' in login

@@ -110,9 +110,9 @@ def test_page_shows_the_spans_sent(server: tuple[RegressionAnalyzer, httpx.Clien
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"window": "2y"}, "window &#x27;2y&#x27; is not one of 15m, 1h, 6h, 24h, 7d"),
+        ({"window": "2y"}, "window &#39;2y&#39; is not one of 15m, 1h, 6h, 24h, 7d"),
         ({"refresh": "-1"}, "refresh -1 is not between 0 (off) and 3600 seconds"),
-        ({"version": "9.9"}, "no stored spans have service.version &#x27;9.9&#x27;"),
+        ({"version": "9.9"}, "no stored spans have service.version &#39;9.9&#39;"),
     ],
 )
 def test_bad_parameters_get_a_clear_page(
