@@ -52,6 +52,8 @@ from mcp_agent_otel.profiling.memory import (
     process_memory,
     span_memory,
 )
+from mcp_agent_otel.profiling.profile_plan import DEFAULT_MEMORY_RUNS as DEFAULT_MEMORY_RUNS
+from mcp_agent_otel.profiling.profile_plan import DEFAULT_TOP as DEFAULT_TOP
 from mcp_agent_otel.profiling.span_aggregator import Phase, SpanAggregator
 from mcp_agent_otel.profiling.span_stats import (
     Bottleneck,
@@ -62,8 +64,6 @@ from mcp_agent_otel.profiling.span_stats import (
 )
 from mcp_agent_otel.tracing import semconv
 
-DEFAULT_MEMORY_RUNS = 10
-DEFAULT_TOP = 5
 # The workflow span, then the stages in workflow order: the rows the report leads with.
 STAGE_ORDER: tuple[str, ...] = (semconv.SPAN_WORKFLOW, *semconv.STAGE_SPANS)
 

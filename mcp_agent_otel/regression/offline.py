@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from mcp_agent_otel.errors import InputError
 from mcp_agent_otel.regression import otlp
+from mcp_agent_otel.regression.gate_defaults import METRICS as METRICS
 from mcp_agent_otel.regression.ingest import Ingestor
 from mcp_agent_otel.regression.operation import OperationKey
 from mcp_agent_otel.tracing import semconv
@@ -113,9 +114,6 @@ def _older_than(request: ExportTraceServiceRequest, cutoff_ns: int) -> int:
         for span in scope_spans.spans
         if 0 < span.end_time_unix_nano < cutoff_ns
     )
-
-
-METRICS = ("wall", "cpu")
 
 
 def _run_id(resource_spans: Any) -> str:

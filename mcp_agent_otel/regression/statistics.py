@@ -87,14 +87,16 @@ from numpy.typing import NDArray
 from scipy import special
 from scipy.stats import rankdata
 
+from mcp_agent_otel.regression.gate_defaults import DEFAULT_ALPHA as DEFAULT_ALPHA
+from mcp_agent_otel.regression.gate_defaults import DEFAULT_MIN_SAMPLES as DEFAULT_MIN_SAMPLES
+from mcp_agent_otel.regression.gate_defaults import (
+    DEFAULT_PASS_CONFIDENCE as DEFAULT_PASS_CONFIDENCE,
+)
+from mcp_agent_otel.regression.gate_defaults import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-DEFAULT_THRESHOLD = 0.10
-DEFAULT_ALPHA = 0.01
-DEFAULT_MIN_SAMPLES = 20
-# The pass rule: a slowdown of the threshold must be ruled out at this one-sided confidence.
-DEFAULT_PASS_CONFIDENCE = 0.85
 # The tail quantiles compared besides the centre (same weighted Benjamini-Hochberg family).
 TAIL_QUANTILES = (0.95, 0.99)
 # Share of the family's level given to the centre tests (the tails share the rest).

@@ -19,6 +19,7 @@ bound, and the spans it could not take are counted in ``loss_report``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import uuid
@@ -276,6 +277,15 @@ def configure_tracing(
         spans_file=path,
         sampled=sampled,
     )
+
+
+def quiet_export_logs() -> None:
+    """Mute the per-batch export logging of this process: the OTLP exporters log a traceback
+    per failed batch, and our loss-counting wrapper a warning at the first loss. Whoever calls
+    this reports the loss itself, once (``TracingHandle.loss_report``): the CLI at the end of
+    a command, the demo servers not at all (the agent reports the same endpoint's loss)."""
+    logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
+    logging.getLogger(LossCountingExporter.__module__).setLevel(logging.ERROR)
 
 
 def spans_file_rotation(env: Mapping[str, str]) -> tuple[int, int]:

@@ -1,8 +1,7 @@
-"""A finished trace as a tree: collected in-process, printed by the CLI.
+"""A finished trace as a tree: collected in-process, drawn by the CLI (``cli.trace_tree``).
 
 ``TraceCollector`` is a span processor that keeps the spans of recent traces (bounded);
-``span_tree`` turns a trace's spans into nested nodes (pure); ``render_tree`` draws them
-with rich: span name, duration, key attributes, errors in red.
+``span_tree`` turns a trace's spans into nested nodes (pure).
 """
 
 from __future__ import annotations
@@ -14,26 +13,6 @@ from dataclasses import dataclass, field
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import SpanKind, StatusCode
-from rich.text import Text
-from rich.tree import Tree
-
-from mcp_agent_otel.tracing import semconv
-from mcp_agent_otel.tracing.spans import shorten
-
-# Attributes worth showing beside a span name, in this order.
-_SHOWN = (
-    semconv.TASK_TYPE,
-    semconv.TASK_COMPLEXITY,
-    semconv.CACHE_RESULT,
-    semconv.TOOLS_COUNT,
-    semconv.SERVERS_FAILED,
-    semconv.ENV_FINGERPRINT,
-    semconv.DECISION_PATTERN,
-    semconv.DECISION_CONFIDENCE,
-    semconv.MCP_SERVER,
-    semconv.ERROR_TYPE,
-)
 
 
 class TraceCollector(SpanProcessor):
@@ -94,32 +73,3 @@ def span_tree(spans: Sequence[ReadableSpan]) -> list[SpanNode]:
     for node in nodes.values():
         node.children.sort(key=lambda n: n.span.start_time or 0)
     return sorted(roots, key=lambda n: n.span.start_time or 0)
-
-
-def _label(node: SpanNode) -> Text:
-    span = node.span
-    failed = span.status.status_code is StatusCode.ERROR
-    text = Text(span.name, style="bold red" if failed else "bold")
-    if span.kind is not SpanKind.INTERNAL:
-        text.append(f" [{span.kind.name}]", style="dim")
-    text.append(f"  {node.duration_ms:.2f} ms", style="cyan")
-    attrs = span.attributes or {}
-    shown = [f"{key.rsplit('.', 1)[-1]}={attrs[key]!s}" for key in _SHOWN if key in attrs]
-    if shown:
-        text.append("  " + " ".join(shown), style="red" if failed else "dim")
-    if failed and span.status.description:
-        text.append(f"  {shorten(span.status.description, 240)}", style="red")
-    return text
-
-
-def render_tree(roots: Sequence[SpanNode], title: str = "trace") -> Tree:
-    tree = Tree(Text(title, style="bold magenta"))
-
-    def add(parent: Tree, node: SpanNode) -> None:
-        branch = parent.add(_label(node))
-        for child in node.children:
-            add(branch, child)
-
-    for root in roots:
-        add(tree, root)
-    return tree

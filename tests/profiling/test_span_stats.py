@@ -16,13 +16,13 @@ from mcp_agent_otel.profiling.baseline_profiler import (
     parse_task_file,
     resolve_workload,
 )
-from mcp_agent_otel.profiling.commands import resource_attribute, with_resource_attribute
 from mcp_agent_otel.profiling.fault_injection import (
     FaultSettingError,
     Slowdown,
     parse_slowdowns,
 )
 from mcp_agent_otel.profiling.memory import parse_proc_status, span_memory
+from mcp_agent_otel.profiling.profile_run import resource_attribute, with_resource_attribute
 from mcp_agent_otel.profiling.span_stats import (
     CacheOutcome,
     DistributionAccumulator,

@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -34,7 +33,12 @@ from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 
-from mcp_agent_otel.tracing.setup import TracingConfigError, TracingHandle, configure_tracing
+from mcp_agent_otel.tracing.setup import (
+    TracingConfigError,
+    TracingHandle,
+    configure_tracing,
+    quiet_export_logs,
+)
 
 SERVICE_NAME_PREFIX = "mcp-agent-otel-server-"
 # The servers' stderr is the agent's terminal: anticipated tool errors (logged at INFO by the
@@ -57,8 +61,7 @@ def start_tracing(server: str) -> TracingHandle | None:
     agent, which exports to the same endpoint, reports the loss there in one line (a line
     per server process, at a moment that depends on its exit, would only repeat it).
     """
-    logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
-    logging.getLogger("mcp_agent_otel.tracing.export").setLevel(logging.CRITICAL)
+    quiet_export_logs()
     try:
         return configure_tracing(service_name=service_name(server))
     except (TracingConfigError, ValueError, OSError) as exc:

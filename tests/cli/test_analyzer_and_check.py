@@ -22,9 +22,8 @@ from mcp_agent_otel.cli import main
 from mcp_agent_otel.regression.config import AnalyzerConfig
 from mcp_agent_otel.regression.runtime import RegressionAnalyzer
 from mcp_agent_otel.tracing.export import OtlpJsonFileExporter
-
-from .loopback import running_analyzer
-from .otlp_builders import lognormal_ms, request, to_otlp_json
+from tests.regression.loopback import running_analyzer
+from tests.regression.otlp_builders import lognormal_ms, request, to_otlp_json
 
 
 def _spans_file(path: Path, version: str, factor: float, n: int, seed: int) -> Path:

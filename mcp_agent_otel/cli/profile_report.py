@@ -1,4 +1,5 @@
-"""A profile report as terminal tables (rich) and as Markdown; JSON is ``report.to_dict()``.
+"""A profile report (``profiling.baseline_profiler.ProfileReport``) as terminal tables (rich)
+and as Markdown; JSON is ``report.to_dict()``.
 
 Pure formatting: every function takes the ``ProfileReport`` and returns text or rich
 renderables, nothing is measured here.
@@ -13,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mcp_agent_otel.profiling.baseline_profiler import STAGE_ORDER, ProfileReport
-from mcp_agent_otel.profiling.span_stats import OperationStats
+from mcp_agent_otel.profiling.span_stats import Bottleneck, OperationStats
 from mcp_agent_otel.tracing import semconv
 
 SHARE_NOTE = (
@@ -85,6 +86,20 @@ def _latency_cells(o: OperationStats) -> list[str]:
     ]
 
 
+_BOTTLENECK_COLUMNS = ("span", "self total ms", "share", "per workflow ms", "self p95 ms", "n")
+
+
+def _bottleneck_cells(b: Bottleneck) -> list[str]:
+    return [
+        b.name,
+        ms(b.total_self_ms),
+        pct(b.share),
+        ms(b.per_workflow_ms),
+        ms(b.self_p95_ms),
+        str(b.count),
+    ]
+
+
 def _latency_table(title: str, rows: Iterable[OperationStats]) -> Table:
     table = Table(title=title, header_style="bold", title_justify="left")
     table.add_column("span", overflow="fold")
@@ -113,17 +128,10 @@ def terminal(report: ProfileReport) -> RenderableType:
         title_justify="left",
         caption_justify="left",
     )
-    for column in ("span", "self total ms", "share", "per workflow ms", "self p95 ms", "n"):
+    for column in _BOTTLENECK_COLUMNS:
         hot.add_column(column, justify="left" if column == "span" else "right")
     for b in report.bottlenecks:
-        hot.add_row(
-            b.name,
-            ms(b.total_self_ms),
-            pct(b.share),
-            ms(b.per_workflow_ms),
-            ms(b.self_p95_ms),
-            str(b.count),
-        )
+        hot.add_row(*_bottleneck_cells(b))
     parts.append(hot)
     parts.append(_memory_table(report))
     shown = {o.name for o in (*report.stages, *report.discovery.list_tools)}
@@ -191,20 +199,7 @@ def markdown(report: ProfileReport) -> str:
             ["span", *_LATENCY_COLUMNS], ([o.name, *_latency_cells(o)] for o in d.list_tools)
         )
     out += ["", "## Top bottlenecks by self-time", "", SHARE_NOTE + ".", ""]
-    out += _md_table(
-        ["span", "self total ms", "share", "per workflow ms", "self p95 ms", "n"],
-        (
-            [
-                b.name,
-                ms(b.total_self_ms),
-                pct(b.share),
-                ms(b.per_workflow_ms),
-                ms(b.self_p95_ms),
-                str(b.count),
-            ]
-            for b in report.bottlenecks
-        ),
-    )
+    out += _md_table(_BOTTLENECK_COLUMNS, (_bottleneck_cells(b) for b in report.bottlenecks))
     m = report.memory
     out += ["", "## Memory", "", rss_line(report) + "."]
     if m.spans:

@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from mcp_agent_otel.cli import main
+from mcp_agent_otel.cli.profile_report import ms
 from mcp_agent_otel.profiling.baseline_profiler import ProfileReport
-from mcp_agent_otel.profiling.report_render import ms
 from mcp_agent_otel.regression.config import AnalyzerConfig
 from mcp_agent_otel.regression.runtime import RegressionAnalyzer
 from mcp_agent_otel.tracing import semconv

@@ -13,24 +13,14 @@ import sys
 import threading
 import webbrowser
 from types import FrameType
-from typing import NoReturn
 
 import click
-from rich.console import Console
 
+from mcp_agent_otel.cli.console import fail
+from mcp_agent_otel.cli.options import db_option
 from mcp_agent_otel.regression.config import DEFAULT_HTTP_PORT, AnalyzerConfigError, config_from_env
-from mcp_agent_otel.regression.ingest import UnstoredSpansError
-from mcp_agent_otel.regression.runtime import RegressionAnalyzer
-from mcp_agent_otel.regression.service import AnalyzerServer
-from mcp_agent_otel.regression.store import StoreError, StoreInUseError
 
 HOST = "127.0.0.1"
-_errors = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _errors.print(f"[red]error:[/] {message}", highlight=False)
-    sys.exit(code)
 
 
 def open_browser(url: str) -> bool:
@@ -42,12 +32,7 @@ def open_browser(url: str) -> bool:
 
 
 @click.command("dashboard", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False),
-    help="SQLite database (default: $MCP_AGENT_OTEL_ANALYZER_DB, "
-    "else $MCP_AGENT_OTEL_HOME/analyzer.db)",
-)
+@db_option
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -58,6 +43,11 @@ def open_browser(url: str) -> bool:
 @click.option("--no-browser", is_flag=True, help="only print the URL")
 def dashboard_command(db: str | None, port: int, no_browser: bool) -> None:
     """Open the latency dashboard on the analyzer's store."""
+    from mcp_agent_otel.regression.ingest import UnstoredSpansError
+    from mcp_agent_otel.regression.runtime import RegressionAnalyzer
+    from mcp_agent_otel.regression.service import AnalyzerServer
+    from mcp_agent_otel.regression.store import StoreError, StoreInUseError
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = config_from_env(db_path=db)
@@ -73,20 +63,20 @@ def dashboard_command(db: str | None, port: int, no_browser: bool) -> None:
             )
             analyzer = RegressionAnalyzer(config.with_changes(durable=False))
     except (AnalyzerConfigError, StoreError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     server = AnalyzerServer(analyzer, host=HOST, http_port=port, grpc_port=0)
     try:
         endpoints = server.start()
     except OSError as exc:
         analyzer.close()
-        _fail(
+        fail(
             f"cannot listen on {HOST}:{port}: {exc.strerror or exc}. Is the analyzer already "
             f"running there? Then open http://{HOST}:{port}/ directly; otherwise choose another "
             "port with --port (0: any free port)"
         )
     except RuntimeError as exc:
         analyzer.close()
-        _fail(str(exc))
+        fail(str(exc))
     url = f"{endpoints.http_url}/"
     click.echo(f"dashboard: {url}")
     click.echo(
@@ -115,5 +105,5 @@ def dashboard_command(db: str | None, port: int, no_browser: bool) -> None:
         try:
             analyzer.close()
         except UnstoredSpansError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
     click.echo("dashboard stopped")

@@ -19,8 +19,7 @@ import httpx
 
 from mcp_agent_otel.regression.config import AnalyzerConfig
 from mcp_agent_otel.regression.runtime import RegressionAnalyzer
-
-from .otlp_builders import lognormal_ms, request
+from tests.regression.otlp_builders import lognormal_ms, request
 
 CLI = str(Path(sys.executable).parent / "mcp-agent-otel")
 PB = {"content-type": "application/x-protobuf"}

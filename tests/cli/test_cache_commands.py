@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from mcp_agent_otel.autonomous.models import TaskAnalysis
 from mcp_agent_otel.autonomous.task_analyzer import analyze_task
 from mcp_agent_otel.caching.cache_manager import cache_from_env
-from mcp_agent_otel.caching.commands import cache_group
+from mcp_agent_otel.cli.cache_commands import cache_group
 
 TASKS = [
     "Search the documents for OpenTelemetry and then summarize it",
@@ -103,7 +103,7 @@ def test_warm_discovers_the_demo_environment(tmp_path: Path) -> None:
     then finds the warmed entries under the same fingerprint."""
     import asyncio
 
-    from mcp_agent_otel.caching.commands import _discover_fingerprint
+    from mcp_agent_otel.cli.cache_commands import _discover_fingerprint
 
     tasks = tmp_path / "tasks.txt"
     tasks.write_text(TASKS[0] + "\n")

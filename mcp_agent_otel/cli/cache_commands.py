@@ -1,46 +1,52 @@
 """``mcp-agent-otel cache stats|clear|warm FILE``: the analysis cache's command group.
 
-A thin shell over ``AnalysisCache``: settings come from the ``MCP_AGENT_OTEL_CACHE*``
-variables (see ``settings_from_env``), the work is done by the cache.
+A thin shell over ``caching.cache_manager.AnalysisCache``: settings come from the
+``MCP_AGENT_OTEL_CACHE*`` variables (see ``settings_from_env``), the work is done by the
+cache, which is imported when a command runs (``cache --help`` does not open diskcache).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from mcp_agent_otel.caching.cache_manager import (
-    AnalysisCache,
-    CacheConfigError,
-    CacheSettings,
-    settings_from_env,
-)
+from mcp_agent_otel.cli.console import console, errors, fail
 from mcp_agent_otel.errors import AgentError
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from mcp_agent_otel.caching.cache_manager import AnalysisCache
 
 
-def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/] {message}")
-    sys.exit(2)
+@contextmanager
+def _cache() -> Iterator[AnalysisCache]:
+    """The cache the environment configures, for one command (the commands manage its
+    directory even when the agent's cache is switched off); closed at the end, its errors
+    reported as bad input (exit 2)."""
+    from mcp_agent_otel.caching.cache_manager import (
+        AnalysisCache,
+        CacheConfigError,
+        settings_from_env,
+    )
 
-
-def _settings() -> CacheSettings:
     try:
         settings = settings_from_env()
     except CacheConfigError as exc:
-        _fail(str(exc))
-    # The commands manage the directory even when the agent's cache is switched off.
-    return replace(settings, enabled=True) if not settings.enabled else settings
+        fail(str(exc))
+    cache = AnalysisCache(replace(settings, enabled=True) if not settings.enabled else settings)
+    try:
+        yield cache
+    except AgentError as exc:
+        fail(str(exc))
+    finally:
+        cache.close()
 
 
 def read_tasks(path: Path) -> list[str]:
@@ -87,13 +93,8 @@ def cache_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the statistics as JSON")
 def stats_command(as_json: bool) -> None:
     """Entries, size on disk, generation and settings of the cache."""
-    cache = AnalysisCache(_settings())
-    try:
+    with _cache() as cache:
         info = cache.stats()
-    except AgentError as exc:
-        _fail(str(exc))
-    finally:
-        cache.close()
     if as_json:
         click.echo(json.dumps(info, indent=2, sort_keys=True))
         return
@@ -112,20 +113,16 @@ def stats_command(as_json: bool) -> None:
         "quarantined",
     ):
         table.add_row(key, str(info.get(key)))
-    console.print(table)
+    console.print(table, soft_wrap=True)
 
 
 @cache_group.command("clear")
 def clear_command() -> None:
     """Delete every cached entry (running agents stop serving them at once)."""
-    cache = AnalysisCache(_settings())
-    try:
+    with _cache() as cache:
         removed = cache.clear()
-    except AgentError as exc:
-        _fail(str(exc))
-    finally:
-        cache.close()
-    console.print(f"cleared {removed} entr{'y' if removed == 1 else 'ies'} from {cache.directory}")
+    noun = "entry" if removed == 1 else "entries"
+    console.print(f"cleared {removed} {noun} from {cache.directory}", soft_wrap=True)
 
 
 @cache_group.command("warm")
@@ -150,24 +147,20 @@ def warm_command(file: Path, servers: Path | None, fingerprint: str | None) -> N
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
     tasks = read_tasks(file)
     if not tasks:
-        _fail(f"{file} holds no tasks: put one task per line, or a JSON array of strings")
+        fail(f"{file} holds no tasks: put one task per line, or a JSON array of strings")
     try:
         env = fingerprint or asyncio.run(_discover_fingerprint(servers))
     except AgentError as exc:
-        _fail(f"cannot discover the environment fingerprint: {exc}")
+        fail(f"cannot discover the environment fingerprint: {exc}")
     if not env:
-        _fail("no MCP server answered, so there is no environment to warm the cache for")
-    cache = AnalysisCache(_settings())
-    try:
+        fail("no MCP server answered, so there is no environment to warm the cache for")
+    with _cache() as cache:
         report = cache.warm(tasks, env, analyze_task)
-    except AgentError as exc:
-        _fail(str(exc))
-    finally:
-        cache.close()
     noun = "analysis" if report.stored == 1 else "analyses"
     console.print(
         f"stored {report.stored} {noun} for environment {env} in {cache.directory} "
-        "(one transaction)"
+        "(one transaction)",
+        soft_wrap=True,
     )
     for index, reason in report.skipped:
         errors.print(f"[yellow]skipped[/] task {index + 1}: {reason}")

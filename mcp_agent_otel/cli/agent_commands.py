@@ -1,115 +1,34 @@
-"""The ``mcp-agent-otel`` command. A thin shell: parsing, wiring and printing, no logic.
+"""``mcp-agent-otel run`` and ``demo``: the agent on a task, or on the demo workload.
 
-``run`` and ``demo`` live here; each subsystem owns its commands in its own module, named in
-``_LazyGroup.lazy`` and imported on first use.
+Parsing, wiring and printing: the agent (``MetaCoordinator``) does the work; the trace is
+collected in-process (``tracing.tree``) and drawn by ``trace_tree``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.markup import escape
 
-from mcp_agent_otel._version import __version__
+from mcp_agent_otel.cli.console import console, fail
+from mcp_agent_otel.cli.options import servers_option, timeout_option
+from mcp_agent_otel.cli.traced import traced_command
 
 # What a command runs is imported when it runs: `--help` and each subcommand import only what
-# they use (tests/test_cli_imports.py checks which modules `--help` and `run --help` load).
+# they use (tests/cli/test_imports.py checks which modules each `--help` loads).
 if TYPE_CHECKING:
     from rich.progress import Progress
 
     from mcp_agent_otel.autonomous.meta_coordinator import ConsentCallback, ServersConfig
     from mcp_agent_otel.autonomous.models import StepPlan, Subtask, WorkflowResult
-    from mcp_agent_otel.tracing.setup import TracingHandle
     from mcp_agent_otel.tracing.tree import TraceCollector
 
-EXPORT_GRACE_S = 3.0  # how long a command waits at exit for its spans to be exported
 CATALOGUE_FILE = "tool-catalogue.json"  # in the state directory (see tool_catalogue)
-
-console = Console()
-errors = Console(stderr=True)
-
-
-class _LazyGroup(click.Group):
-    """Each subsystem's commands are imported when first used: `run` and `demo` do not pay
-    for the analyzer's scipy and FastAPI."""
-
-    lazy: Final = {
-        "analyzer": "mcp_agent_otel.regression.commands:analyzer_group",
-        "check": "mcp_agent_otel.regression.commands:check_command",
-        "cache": "mcp_agent_otel.caching.commands:cache_group",
-        "dashboard": "mcp_agent_otel.regression.dashboard_command:dashboard_command",
-        "profile": "mcp_agent_otel.profiling.commands:profile_command",
-    }
-    # What `--help` lists for each, so that listing imports none of them
-    # (tests/test_cli_imports.py checks these are the commands' own short help).
-    lazy_help: Final = {
-        "analyzer": "The regression analyzer: OTLP receiver, baselines, comparisons, alerts.",
-        "cache": "The TaskAnalyzer cache (MCP_AGENT_OTEL_CACHE, _CACHE_DIR, _CACHE_TTL, ...).",
-        "check": "CI gate: compare a candidate against --baseline NAME (or --baseline-file F), "
-        "or run both builds here with --ab.",
-        "dashboard": "Open the latency dashboard on the analyzer's store.",
-        "profile": "Profile a workload through the real pipeline and report it from its spans.",
-    }
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is None and cmd_name in self.lazy:
-            module, attr = self.lazy[cmd_name].split(":")
-            command = getattr(importlib.import_module(module), attr)
-            assert isinstance(command, click.Command)
-            self.add_command(command, cmd_name)
-        return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list, with a stand-in carrying the short help of each command that is
-        not imported yet: click's own layout, no import."""
-        commands = dict(self.commands)
-        for name, text in self.lazy_help.items():
-            commands.setdefault(name, click.Command(name, help=text))
-        stand_in = click.Group(self.name, commands=commands)
-        click.Group.format_commands(stand_in, ctx, formatter)
-
-
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="mcp-agent-otel")
-def main() -> None:
-    """An observable autonomous MCP agent and its performance tools."""
-
-
-@contextmanager
-def _traced(collector: TraceCollector) -> Iterator[TracingHandle]:
-    """Tracing for one CLI command: set up from OTEL_*, flushed and shut down at the end."""
-    # The OTLP exporters log a traceback per failed batch, and our loss-counting wrapper a
-    # warning at the first: the command reports all losses in one line at the end instead.
-    import logging
-
-    from mcp_agent_otel.tracing.setup import configure_tracing
-
-    logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
-    logging.getLogger("mcp_agent_otel.tracing.export").setLevel(logging.ERROR)
-    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
-    handle = configure_tracing(extra_processors=[collector])
-    try:
-        yield handle
-    finally:
-        handle.shutdown(timeout_s=EXPORT_GRACE_S)  # one attempt a batch, bounded
-        report = handle.loss_report()  # how many spans, where to, why (queued ones included)
-        if report:
-            errors.print(
-                f"[yellow]warning:[/] {escape(report)} (the workflow results are unaffected)",
-                soft_wrap=True,
-            )
 
 
 def _servers(path: str | None) -> ServersConfig:
@@ -119,7 +38,8 @@ def _servers(path: str | None) -> ServersConfig:
 
 
 def _print_trace(collector: TraceCollector, result: WorkflowResult) -> None:
-    from mcp_agent_otel.tracing.tree import render_tree, span_tree
+    from mcp_agent_otel.cli.trace_tree import render_tree
+    from mcp_agent_otel.tracing.tree import span_tree
 
     if result.trace_id is None:
         return
@@ -237,19 +157,10 @@ async def _run_tasks(
     return results
 
 
-def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
-    sys.exit(2)
-
-
-@main.command()
+@click.command()
 @click.argument("task")
-@click.option(
-    "--servers",
-    type=click.Path(dir_okay=False),
-    help="mcpServers JSON file (default: the bundled demo servers)",
-)
-@click.option("--timeout", default=10.0, show_default=True, help="seconds per tool call")
+@servers_option
+@timeout_option
 @click.option("--json", "as_json", is_flag=True, help="print the WorkflowResult as JSON")
 @click.option(
     "--plan",
@@ -287,7 +198,7 @@ def run(
     collector = TraceCollector()
     interactive = sys.stdin.isatty() and not as_json
     try:
-        with _traced(collector):
+        with traced_command(collector):
             (result,) = asyncio.run(
                 _run_tasks(
                     _servers(servers),
@@ -301,7 +212,7 @@ def run(
                 )
             )
     except (AgentError, TracingConfigError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     done = not result.decision.unmatched if plan_only else result.ok
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -313,8 +224,8 @@ def run(
     sys.exit(0 if done else 1)
 
 
-@main.command()
-@click.option("--timeout", default=10.0, show_default=True, help="seconds per tool call")
+@click.command()
+@timeout_option
 @click.option("--quiet", is_flag=True, help="print only the summary, not every trace")
 def demo(timeout: float, quiet: bool) -> None:
     """Run the demo workload over the bundled MCP servers, printing each trace."""
@@ -332,12 +243,15 @@ def demo(timeout: float, quiet: bool) -> None:
 
     collector = TraceCollector(max_traces=len(DEMO_TASKS) + 1)
     try:
-        with _traced(collector) as handle, Progress(console=console, transient=True) as progress:
+        with (
+            traced_command(collector) as handle,
+            Progress(console=console, transient=True) as progress,
+        ):
             results = asyncio.run(
                 _run_tasks(demo_servers_config(), DEMO_TASKS, timeout, progress, lazy_start=False)
             )
     except (AgentError, TracingConfigError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     summary = Table(title="demo workload", header_style="bold")
     for column in ("task", "type", "pattern", "steps ok", "ms"):
         summary.add_column(column)
