@@ -12,9 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import tomllib
 
-from mcp_agent_otel import regression
+from mcp_agent_otel import extras
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRA_DISTRIBUTIONS = {"numpy", "scipy", "ddsketch", "fastapi", "uvicorn", "httptools", "jinja2"}
@@ -41,7 +42,7 @@ def test_the_base_dependencies_have_no_analyzer_server_stack() -> None:
     extra = {_requirement_name(r) for r in project["optional-dependencies"]["analyzer"]}
     assert base & EXTRA_DISTRIBUTIONS == set()
     assert extra == EXTRA_DISTRIBUTIONS
-    assert set(regression.EXTRA_MODULES) <= extra
+    assert set(extras.ANALYZER_MODULES) <= extra
 
 
 def _cli_without_extra(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -78,3 +79,15 @@ def test_importing_the_analyzer_without_the_extra_names_the_extra(tmp_path: Path
     )
     assert proc.returncode == 1
     assert "pip install 'mcp-agent-otel[analyzer]'" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "argv", [("analyzer", "serve"), ("check", "--ab", "--baseline-cmd", "x"), ("profile", "light")]
+)
+def test_the_analyzer_commands_without_the_extra_say_which_extra(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    proc = _cli_without_extra(tmp_path, *argv)
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'mcp-agent-otel[analyzer]'" in proc.stderr
+    assert "Traceback" not in proc.stderr

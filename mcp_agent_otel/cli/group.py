@@ -8,10 +8,11 @@ loads no scipy, numpy, FastAPI or uvicorn (tests/cli/test_imports.py checks both
 from __future__ import annotations
 
 import importlib
-from typing import Final
+from typing import Any, Final
 
 import click
 
+from mcp_agent_otel import extras
 from mcp_agent_otel._version import __version__
 
 
@@ -51,6 +52,19 @@ class _LazyGroup(click.Group):
             assert isinstance(command, click.Command)
             self.add_command(command, cmd_name)
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            if not extras.is_analyzer_module(exc.name):
+                raise
+            from mcp_agent_otel.cli.console import fail
+
+            missing = extras.missing_analyzer_modules() or [str(exc.name)]
+            fail(
+                f"mcp-agent-otel {ctx.invoked_subcommand}: {extras.analyzer_extra_message(missing)}"
+            )
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list, with a stand-in carrying the short help of each command that is

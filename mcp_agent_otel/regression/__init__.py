@@ -9,16 +9,8 @@ base install goes without them; importing it without the extra says what to inst
 
 from __future__ import annotations
 
-from importlib.util import find_spec
+from mcp_agent_otel.extras import analyzer_extra_message, missing_analyzer_modules
 
-#: What the ``analyzer`` extra installs, as import names.
-EXTRA_MODULES = ("numpy", "scipy", "ddsketch", "fastapi", "uvicorn", "jinja2")
-EXTRA_HINT = "pip install 'mcp-agent-otel[analyzer]'"
-
-_missing = [name for name in EXTRA_MODULES if find_spec(name) is None]
+_missing = missing_analyzer_modules()
 if _missing:
-    raise ModuleNotFoundError(
-        f"the regression analyzer needs {', '.join(_missing)}, from the 'analyzer' extra: "
-        f"{EXTRA_HINT}",
-        name=_missing[0],
-    )
+    raise ModuleNotFoundError(analyzer_extra_message(_missing), name=_missing[0])
