@@ -91,9 +91,13 @@ def parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
     return request
 
 
+def _not_json(constant: str) -> Any:
+    raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
+
+
 def parse_json(body: bytes | str) -> ExportTraceServiceRequest:
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_not_json)  # no NaN/Infinity: not JSON
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise OtlpDecodeError(
             f"the body is not valid JSON ({exc}); send an OTLP/JSON ExportTraceServiceRequest "
@@ -112,7 +116,14 @@ def request_from_json(data: Any) -> ExportTraceServiceRequest:
     try:
         _hex_ids_to_base64(data)
         json_format.ParseDict(data, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+    except (
+        json_format.ParseError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        RecursionError,
+        OverflowError,  # a number too large for its field (1e400 is a float infinity)
+    ) as exc:
         detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         raise OtlpDecodeError(
             f"the JSON is not an OTLP ExportTraceServiceRequest: {detail}; see "

@@ -68,6 +68,10 @@ def test_json_with_hex_ids_is_the_same_request() -> None:
         (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "x"}]}]}]}', "int"),
         (b"\xff\xfe\x00", "not valid JSON"),
         (b"[" * 100_000, "not valid JSON"),
+        # found by the fuzz test: NaN/Infinity are not JSON, and 1e400 overflows an enum field
+        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": Infinity}]}]}]}', "Infinity"),
+        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"status": {"code": NaN}}]}]}]}', "NaN"),
+        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": 1e400}]}]}]}', "OTLP"),
     ],
 )
 def test_bad_json_is_a_clear_error(body: bytes, fragment: str) -> None:
