@@ -13,6 +13,7 @@ import re
 import shlex
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -111,11 +112,20 @@ def _command_start(words: list[str]) -> int:
     return len(words)
 
 
+def _commands(group: object) -> dict[str, click.Command]:
+    """A group's commands, lazily loaded ones included (whatever this process loaded so far)."""
+    if not isinstance(group, click.Group):
+        return {}
+    ctx = click.Context(group)
+    found = (group.get_command(ctx, name) for name in group.list_commands(ctx))
+    return {command.name: command for command in found if command is not None and command.name}
+
+
 def _subcommands(group: object) -> set[str]:
-    commands = getattr(group, "commands", {})
+    commands = _commands(group)
     names = set(commands)
     for command in commands.values():
-        names |= set(getattr(command, "commands", {}))
+        names |= set(_commands(command))
     return names
 
 
@@ -127,7 +137,7 @@ def _command_path(args: list[str]) -> list[str]:
     path: list[str] = []
     group: object = main
     for arg in args:
-        commands = getattr(group, "commands", {})
+        commands = _commands(group)
         if arg not in commands:
             break
         path.append(arg)
