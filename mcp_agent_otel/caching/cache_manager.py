@@ -159,14 +159,14 @@ class AnalysisCache:
             look.result = CacheResult.BYPASS
             record(span, look, self.metrics)
             return compute(task)
-        policy = self._policy
-        health = self._health
-        lookup_key = (normalized, env_fingerprint)
-        epoch = policy.epoch
-        hot = self._hot.serve(health.store, lookup_key, epoch, look)
+        epoch = self._policy.epoch
+        hot = self._hot.serve(self._health.store, (normalized, env_fingerprint), epoch, look)
         if hot is not None:
             record(span, look, self.metrics)
             return hot
+        policy = self._policy
+        health = self._health
+        lookup_key = (normalized, env_fingerprint)
         digest = task_digest(normalized)
         context: KeyContext | None = None
         previous_key: str | None = None
