@@ -22,6 +22,7 @@ from typing import Any
 
 import mcp.types as mcp_types
 
+from mcp_agent_otel.autonomous.cache_hooks import EnvironmentChangeListener, OutcomeReporter
 from mcp_agent_otel.autonomous.decision_engine import DecisionEngine, piped_arguments
 from mcp_agent_otel.autonomous.effects import tool_effect
 from mcp_agent_otel.autonomous.models import (
@@ -44,9 +45,12 @@ from mcp_agent_otel.autonomous.server_config import (
     load_servers_config,
     parse_servers_config,
 )
-from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer, validate_task
+from mcp_agent_otel.autonomous.task_analyzer import (
+    AnalysisCacheProtocol,
+    TaskAnalyzer,
+    validate_task,
+)
 from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
-from mcp_agent_otel.caching.cache_manager import cache_from_env
 from mcp_agent_otel.tracing import semconv, spans
 
 DEFAULT_CALL_TIMEOUT_S = 10.0
@@ -115,6 +119,13 @@ class MetaCoordinator:
 
     Async use: ``async with MetaCoordinator.from_config(path) as agent: await agent.run(task)``.
     Sync use: ``with MetaCoordinator.from_config(path) as agent: agent.run_sync(task)``.
+
+    No analysis cache unless one is given: the application builds it and passes it in, e.g.
+    ``MetaCoordinator.from_config(path, cache=mcp_agent_otel.cache_from_env())`` (what the CLI
+    and the profiler do), or ``analyzer=TaskAnalyzer(cache=...)``. A cache that is also an
+    ``EnvironmentChangeListener`` is registered with ``discovery`` (``tools/list_changed``
+    invalidates cached analyses); one that is an ``OutcomeReporter`` is told how each run went
+    (see ``cache_hooks``).
     """
 
     def __init__(
@@ -133,10 +144,10 @@ class MetaCoordinator:
         if call_timeout_s <= 0:
             raise ValueError("call_timeout_s must be a positive number of seconds")
         self.discovery = discovery
-        self.analyzer = analyzer if analyzer is not None else TaskAnalyzer(cache=cache_from_env())
-        subscribe = getattr(self.analyzer.cache, "subscribe", None)
-        if subscribe is not None:  # tools/list_changed invalidates cached analyses
-            subscribe(discovery)
+        self.analyzer = analyzer if analyzer is not None else TaskAnalyzer()
+        cache = self.analyzer.cache
+        if isinstance(cache, EnvironmentChangeListener):  # tools/list_changed invalidates
+            discovery.add_listener(cache.on_environment_change)
         self.engine = engine if engine is not None else DecisionEngine()
         self.call_timeout_s = call_timeout_s
         self.allow_destructive = allow_destructive
@@ -149,6 +160,7 @@ class MetaCoordinator:
         cls,
         config: ServersConfig,
         *,
+        cache: AnalysisCacheProtocol | None = None,
         analyzer: TaskAnalyzer | None = None,
         engine: DecisionEngine | None = None,
         call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S,
@@ -156,7 +168,19 @@ class MetaCoordinator:
         confirm: ConsentCallback | None = None,
         discovery: Mapping[str, Any] | None = None,
     ) -> MetaCoordinator:
-        """``discovery``: keyword arguments for ``ToolDiscovery`` (e.g. ``server_stderr``)."""
+        """An agent over the servers ``config`` names.
+
+        ``cache``: the analysis cache its ``TaskAnalyzer`` uses (None: no cache); the caller
+        builds it, e.g. ``mcp_agent_otel.cache_from_env()``, and closes it after. Give
+        either ``cache`` or an ``analyzer`` (which holds its own cache), not both.
+        ``discovery``: keyword arguments for ``ToolDiscovery`` (e.g. ``server_stderr``).
+        """
+        if cache is not None and analyzer is not None:
+            raise ValueError(
+                "give either cache= or analyzer= (the analyzer holds its own cache), not both"
+            )
+        if analyzer is None and cache is not None:
+            analyzer = TaskAnalyzer(cache=cache)
         return cls(
             ToolDiscovery(server_specs(config), **dict(discovery or {})),
             analyzer=analyzer,
@@ -259,9 +283,9 @@ class MetaCoordinator:
 
     def _report_outcome(self, task: str, fingerprint: str, decision: Decision, *, ok: bool) -> None:
         """Let a cache drop an analysis whose plan had low confidence or failed."""
-        report = getattr(self.analyzer.cache, "report_outcome", None)
-        if report is not None:
-            report(task, fingerprint, decision.confidence, ok)
+        cache = self.analyzer.cache
+        if cache is not None and isinstance(cache, OutcomeReporter):
+            cache.report_outcome(task, fingerprint, decision.confidence, ok)
 
     async def _execute(self, analysis: TaskAnalysis, decision: Decision) -> tuple[StepResult, ...]:
         with spans.stage_span(

@@ -133,12 +133,14 @@ async def _run_tasks(
     lazy_start: bool = True,
 ) -> list[WorkflowResult]:
     from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
+    from mcp_agent_otel.caching.cache_manager import cache_from_env
     from mcp_agent_otel.tracing.setup import home_dir
 
     results: list[WorkflowResult] = []
     job = progress.add_task("running tasks", total=len(tasks)) if progress else None
     async with MetaCoordinator.from_config(
         config,
+        cache=cache_from_env(),  # the analysis cache MCP_AGENT_OTEL_CACHE* asks for (or none)
         call_timeout_s=timeout,
         allow_destructive=allow_destructive,
         confirm=confirm,

@@ -34,7 +34,9 @@ from mcp_agent_otel.autonomous.models import (
 )
 from mcp_agent_otel.autonomous.server_config import parse_servers_config
 from mcp_agent_otel.autonomous.servers import demo_servers_config
+from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer
 from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
+from mcp_agent_otel.caching.cache_manager import cache_from_env
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.tree import SpanNode, span_tree
 from tests.autonomous.fixtures import FAULTY_SERVER
@@ -75,7 +77,9 @@ def _server_spans(home: Path) -> list[dict[str, Any]]:
 
 
 def _agent(home: Path, servers: Mapping[str, Any] | None = None, **kw: Any) -> MetaCoordinator:
+    """An agent as the CLI assembles it: with the analysis cache the environment configures."""
     config = servers or demo_servers_config()
+    kw.setdefault("analyzer", TaskAnalyzer(cache=cache_from_env()))
     discovery = ToolDiscovery(
         parse_servers_config(config), environ={"MCP_AGENT_OTEL_HOME": str(home)}
     )

@@ -96,7 +96,7 @@ def test_database_corrupted_while_in_use(
     for i in range(50):
         analyzer.analyze(f"count the words in 'text {i}'", ENV)
     db = cache_dir / "cache.db"
-    store = cache._store
+    store = cache._health.store
     assert store is not None
     store.cache._sql("PRAGMA wal_checkpoint(TRUNCATE)")
     with db.open("r+b") as f:  # another program scribbles over the database

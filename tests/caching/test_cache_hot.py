@@ -139,7 +139,7 @@ def test_a_write_that_lands_while_a_hit_is_read_is_not_hidden(
 
     def row(self: Store, key: str) -> Any:
         found = original(self, key)
-        if self is mine._store and not committed:
+        if self is mine._health.store and not committed:
             committed.append(other.invalidate_all())
         return found
 

@@ -192,7 +192,7 @@ def test_throttled_touch_keeps_recently_read_entries(make_cache: CacheFactory) -
             cache.fetch(task, ENV, analyze_task)
     for i in range(4):
         cache.fetch(f"count the words in 'new text {i}'", ENV, analyze_task)
-    store = cache._store
+    store = cache._health.store
     assert store is not None
     computed: list[str] = []
 
@@ -386,7 +386,7 @@ def test_repeated_hits_do_not_write(make_cache: CacheFactory) -> None:
     cache = make_cache(touch_interval_s=3600)
     cache.fetch(TASK, ENV, analyze_task)
     cache.fetch(TASK, ENV, analyze_task)  # first read: touches
-    store = cache._store
+    store = cache._health.store
     assert store is not None
     con_changes = store.cache._con.total_changes
     for _ in range(20):

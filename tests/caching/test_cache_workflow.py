@@ -1,7 +1,8 @@
 """The cache on real workflows: MetaCoordinator over real stdio MCP servers, with the
 ``mcp_agent.cache.*`` attributes read from the real ``task_analyzer.analyze`` spans.
 
-Covers the integration hooks: ToolDiscovery's environment listener (``subscribe``; a real
+Covers the integration hooks (``autonomous.cache_hooks``): ToolDiscovery's environment
+listener (registered by ``MetaCoordinator.from_config(cache=...)`` or by ``subscribe``; a real
 ``tools/list_changed`` from a server that adds a tool) and MetaCoordinator's
 ``report_outcome`` (a failed step drops the analysis it was planned from).
 """
@@ -87,10 +88,29 @@ async def test_a_failed_run_drops_its_analysis(tmp_path: Path, spans: InMemorySp
     cache.close()
 
 
-async def test_tools_list_changed_invalidates(tmp_path: Path, spans: InMemorySpanExporter) -> None:
+def test_from_config_uses_the_cache_it_is_given_and_no_other(tmp_path: Path) -> None:
+    cache = AnalysisCache(CacheSettings(directory=tmp_path / "cache"))
+    assert MetaCoordinator.from_config(FAULTY, cache=cache).analyzer.cache is cache
+    assert MetaCoordinator.from_config(FAULTY).analyzer.cache is None  # no default cache
+    with pytest.raises(ValueError, match="either cache= or analyzer="):
+        MetaCoordinator.from_config(FAULTY, cache=cache, analyzer=TaskAnalyzer())
+    assert not (tmp_path / "cache").exists()  # nothing is opened before the first lookup
+
+
+@pytest.mark.parametrize("wiring", ["from_config", "subscribe"])
+async def test_tools_list_changed_invalidates(
+    tmp_path: Path, spans: InMemorySpanExporter, wiring: str
+) -> None:
+    """The coordinator registers the cache it is given with its discovery; ``subscribe`` does
+    the same for a ToolDiscovery built by hand (registering twice changes nothing)."""
     cache = AnalysisCache(CacheSettings(directory=tmp_path / "cache"))
     task = 'Echo the text "hello"'
-    async with agent(tmp_path, FAULTY, cache) as meta:
+    if wiring == "from_config":
+        environ = {"MCP_AGENT_OTEL_HOME": str(tmp_path)}
+        meta = MetaCoordinator.from_config(FAULTY, cache=cache, discovery={"environ": environ})
+    else:
+        meta = agent(tmp_path, FAULTY, cache)
+    async with meta:
         await meta.discovery.discover()
         await meta.run(task)
         await meta.run(task)

@@ -32,8 +32,10 @@ from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
 from mcp_agent_otel.autonomous.models import WorkflowResult
 from mcp_agent_otel.autonomous.server_config import parse_servers_config
 from mcp_agent_otel.autonomous.servers import DEMO_SERVER_NAMES, demo_servers_config
+from mcp_agent_otel.autonomous.task_analyzer import TaskAnalyzer
 from mcp_agent_otel.autonomous.tool_discovery import ToolDiscovery
 from mcp_agent_otel.autonomous.workload import DEMO_TASKS
+from mcp_agent_otel.caching.cache_manager import cache_from_env
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.setup import DEFAULT_SERVICE_NAME, configure_tracing
 
@@ -66,7 +68,7 @@ async def run_demo(spans: InMemorySpanExporter, tmp_path: Path) -> DemoRun:
     discovery = ToolDiscovery(
         parse_servers_config(demo_servers_config()), environ={semconv.ENV_HOME: str(home)}
     )
-    async with MetaCoordinator(discovery) as agent:
+    async with MetaCoordinator(discovery, analyzer=TaskAnalyzer(cache=cache_from_env())) as agent:
         results = [await agent.run(task) for task in DEMO_TASKS]
         tools = tuple(t.ref.name for t in agent.discovery.tools)
     # The servers flush their spans file when the agent closes their stdin (above).

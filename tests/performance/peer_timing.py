@@ -34,6 +34,7 @@ from workflow_timing import Switch
 from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
 from mcp_agent_otel.autonomous.models import ToolRef
 from mcp_agent_otel.autonomous.servers import demo_servers_config
+from mcp_agent_otel.caching.cache_manager import cache_from_env
 from mcp_agent_otel.tracing.setup import configure_tracing
 
 TASK = "Calculate 2 + 3"
@@ -46,7 +47,7 @@ async def main(rounds: int, calls: int) -> None:
     switch = Switch()
     handle = configure_tracing(sampler=switch)
     config = demo_servers_config(env={"OTEL_SDK_DISABLED": "true"})
-    async with MetaCoordinator.from_config(config) as agent:
+    async with MetaCoordinator.from_config(config, cache=cache_from_env()) as agent:
         planned = await agent.run(TASK, plan_only=True)
         (plan,) = planned.decision.steps
         assert plan.tool == TOOL, plan

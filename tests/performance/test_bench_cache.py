@@ -250,7 +250,7 @@ def test_disk_size_at_1000_entries(tmp_path: Path, bench: BenchRecorder) -> None
     report = cache.warm(task_pool(1000, seed=5), ENV, analyze_task)
     assert report.stored == 1000
     assert cache.stats()["entries"] == 1000
-    store = cache._store
+    store = cache._health.store
     assert store is not None
     store.cache._sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     size = directory_bytes(directory)

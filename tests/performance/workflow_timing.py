@@ -33,6 +33,7 @@ from opentelemetry.util.types import Attributes
 from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
 from mcp_agent_otel.autonomous.servers import demo_servers_config
 from mcp_agent_otel.autonomous.workload import DEMO_TASKS
+from mcp_agent_otel.caching.cache_manager import cache_from_env
 from mcp_agent_otel.tracing.setup import configure_tracing
 
 
@@ -61,7 +62,7 @@ async def main(rounds: int) -> None:
     switch = Switch()
     handle = configure_tracing(sampler=switch)
     timings: dict[bool, list[float]] = {True: [], False: []}
-    async with MetaCoordinator.from_config(demo_servers_config()) as agent:
+    async with MetaCoordinator.from_config(demo_servers_config(), cache=cache_from_env()) as agent:
         for task in DEMO_TASKS:  # warm-up: connect, list, fill caches
             await agent.run(task)
         for round_no in range(rounds):

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from mcp_agent_otel.autonomous.meta_coordinator import MetaCoordinator
 from mcp_agent_otel.autonomous.servers import DEMO_SERVER_NAMES, demo_servers_config
 from mcp_agent_otel.autonomous.workload import MIXED_TASKS, SIMPLE_TASKS
+from mcp_agent_otel.caching.cache_manager import cache_from_env
 from mcp_agent_otel.profiling.baseline_profiler import (
     STAGE_ORDER,
     ProfileSettings,
@@ -130,7 +131,7 @@ async def test_rediscover_measures_a_listing_of_every_server_per_workflow(
 ) -> None:
     aggregator = _aggregator()
     settings = ProfileSettings("simple", SIMPLE_TASKS, runs=8, rediscover=True, memory_runs=0)
-    async with MetaCoordinator.from_config(demo_servers_config()) as agent:
+    async with MetaCoordinator.from_config(demo_servers_config(), cache=cache_from_env()) as agent:
         run = await profile_agent(agent, settings, aggregator)
         assert "discover" not in vars(agent.discovery)  # undone after the profile
     report = build_report(settings, aggregator, run, version="v", service="s")
@@ -156,7 +157,7 @@ async def test_the_fault_slows_the_stage_inside_its_span_and_is_undone(
         memory_runs=0,
         slowdowns=(Slowdown(semconv.SPAN_EXECUTE, 2.0),),
     )
-    async with MetaCoordinator.from_config(demo_servers_config()) as agent:
+    async with MetaCoordinator.from_config(demo_servers_config(), cache=cache_from_env()) as agent:
         await profile_agent(agent, settings, aggregator)
         assert "_execute" not in vars(agent)  # the wrapper is gone
         spans.clear()
@@ -221,7 +222,7 @@ async def test_every_slowable_stage_can_be_slowed_and_only_that_one(
 ) -> None:
     aggregator = _aggregator()
     tasks = SIMPLE_TASKS[:1]
-    async with MetaCoordinator.from_config(demo_servers_config()) as agent:
+    async with MetaCoordinator.from_config(demo_servers_config(), cache=cache_from_env()) as agent:
         plain = ProfileSettings("p", tasks, runs=6, warmup=2, memory_runs=0, rediscover=True)
         await profile_agent(agent, plain, aggregator)
         unslowed = aggregator.take_kept()
