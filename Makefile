@@ -41,6 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check mcp_agent_otel tests examples evals
 	$(BIN)/ruff format --check mcp_agent_otel tests examples evals
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix mcp_agent_otel tests examples evals
