@@ -95,7 +95,7 @@ def _zone(draw: Draw, param: Param) -> Any:
     if source is not None and param.stems & lexicon.stem_set("source from"):
         return source
     if source is not None and param.stems & lexicon.stem_set("target to destination"):
-        return next(z for _, _, z in zones if z != source)
+        return next((z for _, _, z in zones if z != source), None)  # one zone: no target
     if param.stems & lexicon.stem_set("source from"):
         return next(
             (z for _, before, z in zones if before == "from"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -492,6 +493,15 @@ def test_effect_always_fits_intent(index: ToolIndex, task: str) -> None:
     for unmatched in decision.unmatched:
         assert unmatched.reason in {"no_tool", "low_confidence", "missing_argument"}
         assert unmatched.message
+
+
+def test_a_conversion_naming_one_zone_twice_has_no_target_zone(index: ToolIndex) -> None:
+    """Found by test_effect_always_fits_intent: the clock's zone is the only zone named, so
+    there is no other zone to convert to (this raised StopIteration out of the planner)."""
+    (step,) = _decide(index, "convert time 14:30 Tokyo time to Tokyo").steps
+    arguments = json.loads(step.arguments)
+    assert arguments["source_timezone"] == "Asia/Tokyo"
+    assert arguments.get("target_timezone") != "Asia/Tokyo"
 
 
 class RelativePlanner:
