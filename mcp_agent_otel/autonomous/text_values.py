@@ -5,6 +5,9 @@ dates, clock times, time zones, revisions, names, units, comparisons, expression
 ``Draw`` is one planning pass over those facts, handing each quote, number and path out once.
 The argument planner (``arguments.py``) asks these for the value that fits each parameter.
 Pure functions over strings.
+
+A little over 500 lines on purpose: every reader works on the one cached ``Facts`` of a text
+and hands values out through the one ``Draw``; split apart, each would need both.
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ server be listed again and the environment fingerprint be recomputed; listeners 
 
 The pure core — config parsing, tool mapping, the fingerprint — is plain functions; the
 ``ToolDiscovery`` class is the I/O shell around the official ``mcp`` client.
+
+Over 500 lines on purpose: ``ToolDiscovery`` is one shell whose session lifecycle (lazy
+start, list, listen for changes, restart after a crash, stop) shares one lock and one map of
+connections; the configuration and the catalogue are apart (``server_config``,
+``tool_catalogue``).
 """
 
 from __future__ import annotations
