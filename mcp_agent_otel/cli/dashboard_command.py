@@ -77,17 +77,8 @@ def dashboard_command(db: str | None, port: int, no_browser: bool) -> None:
     except RuntimeError as exc:
         analyzer.close()
         fail(str(exc))
-    url = f"{endpoints.http_url}/"
-    click.echo(f"dashboard: {url}")
-    click.echo(
-        f"  receiving OTLP/HTTP at {endpoints.http_url}/v1/traces and OTLP/gRPC at "
-        f"{endpoints.grpc_target}; database {config.db_path}"
-    )
-    click.echo("  press Ctrl-C to stop")
-    sys.stdout.flush()
-    if not no_browser and not open_browser(url):
-        click.echo(f"  no browser could be opened: open {url} yourself")
-
+    # SIGTERM means "stop cleanly" from here on: before the URL is printed, so a caller that
+    # reads it (or a browser that opens it) and stops us at once never kills us half-way.
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -95,6 +86,16 @@ def dashboard_command(db: str | None, port: int, no_browser: bool) -> None:
 
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
+        url = f"{endpoints.http_url}/"
+        click.echo(f"dashboard: {url}")
+        click.echo(
+            f"  receiving OTLP/HTTP at {endpoints.http_url}/v1/traces and OTLP/gRPC at "
+            f"{endpoints.grpc_target}; database {config.db_path}"
+        )
+        click.echo("  press Ctrl-C to stop")
+        sys.stdout.flush()
+        if not no_browser and not open_browser(url):
+            click.echo(f"  no browser could be opened: open {url} yourself")
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

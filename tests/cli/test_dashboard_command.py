@@ -88,6 +88,18 @@ def test_dashboard_opens_the_browser(tmp_path: Path) -> None:
     assert code == 0
 
 
+def test_a_stop_while_the_browser_opens_is_clean(tmp_path: Path) -> None:
+    """SIGTERM that arrives while the browser is being opened (here: sent by the browser
+    itself) stops the dashboard cleanly; it used to kill it before its handler was set."""
+    browser = tmp_path / "browser.sh"
+    browser.write_text("#!/bin/sh\nkill -TERM $PPID\n")
+    browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
+    proc, _ = _start(["--db", str(tmp_path / "a.db"), "--port", "0"], env={"BROWSER": str(browser)})
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "dashboard stopped" in out
+
+
 def test_taken_port_is_refused_with_advice(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
