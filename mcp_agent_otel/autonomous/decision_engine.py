@@ -372,8 +372,11 @@ class DecisionEngine:
         min_score: float = MIN_SCORE,
         floor: float = CONFIDENCE_FLOOR,
         max_fallbacks: int = MAX_FALLBACKS,
+        memo: bool = True,
     ) -> None:
+        """``memo=False``: decide every time, even inputs decided before."""
         self.planner: ArgumentPlanner = planner if planner is not None else SchemaArgumentPlanner()
+        self.memo = memo
         self.min_score = min_score
         self.floor = floor
         self.max_fallbacks = max_fallbacks
@@ -405,8 +408,8 @@ class DecisionEngine:
     ) -> dict[Hashable, _Remembered] | None:
         """The memo of decisions made on this catalogue, fingerprint, contexts and settings,
         emptied first when any of them changed; None with a planner other than the default
-        (a planner may answer differently each time)."""
-        if type(self.planner) is not SchemaArgumentPlanner:
+        (a planner may answer differently each time), or with the memo turned off."""
+        if not self.memo or type(self.planner) is not SchemaArgumentPlanner:
             return None
         scope = (
             env_fingerprint,

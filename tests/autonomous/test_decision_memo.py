@@ -220,6 +220,18 @@ async def test_a_planner_of_its_own_is_asked_every_time(spans: InMemorySpanExpor
     assert [a[semconv.DECISION_MEMO_HIT] for a in _decide_attributes(spans)] == [False, False]
 
 
+async def test_with_the_memo_off_every_decision_is_made_anew(
+    spans: InMemorySpanExporter,
+) -> None:
+    engine = DecisionEngine(memo=False)
+    first = await _decide(engine, READ)
+    again = await _decide(engine, READ)
+    assert again == first
+    assert again is not first
+    assert engine.memo_hits == 0
+    assert [a[semconv.DECISION_MEMO_HIT] for a in _decide_attributes(spans)] == [False, False]
+
+
 async def test_the_memo_forgets_the_oldest_beyond_its_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
