@@ -8,8 +8,10 @@ Three modules make a decision:
   per argument role), completed from the server's context;
 - this module: the pure assembly (``choose_tools``, ``assemble_decision``,
   ``plan_decision``) and ``DecisionEngine``, the thin traced shell: the
-  ``decision_engine.decide`` span, the index kept per environment fingerprint, and a
-  pluggable ``ArgumentPlanner`` (an LLM, say) in place of the default schema planner.
+  ``decision_engine.decide`` span, the index kept per catalogue, a memo of decisions (with
+  the default planner a decision is a pure function of its inputs, so the same inputs are
+  answered from it), and a pluggable ``ArgumentPlanner`` (an LLM, say) in place of the
+  default schema planner.
 
 A step is never planned with a tool whose effect does not fit its intent, nor with a required
 argument missing: such subtasks are ``Unmatched`` with why and the closest tools, and the
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
@@ -57,7 +59,6 @@ from mcp_agent_otel.autonomous.ranking import (
     ToolChoice,
     ToolIndex,
     build_index,
-    catalogue_key,
     choose,
     score_tools,
 )
@@ -310,19 +311,59 @@ def decision_attributes(decision: Decision, tools: Sequence[ToolInfo]) -> dict[s
         semconv.DECISION_CONFIDENCE: decision.confidence,
         semconv.DECISION_STEPS: len(decision.steps),
         semconv.DECISION_UNMATCHED: len(decision.unmatched),
-        semconv.DECISION_STEP_TOOLS: [str(s.tool) for s in decision.steps],
-        semconv.DECISION_STEP_INTENTS: [s.intent.value for s in decision.steps],
-        semconv.DECISION_STEP_EFFECTS: [s.effect.value for s in decision.steps],
-        semconv.DECISION_STEP_EFFECT_SOURCES: sources,
-        semconv.DECISION_UNMATCHED_REASONS: [u.reason for u in decision.unmatched],
+        semconv.DECISION_STEP_TOOLS: tuple(str(s.tool) for s in decision.steps),
+        semconv.DECISION_STEP_INTENTS: tuple(s.intent.value for s in decision.steps),
+        semconv.DECISION_STEP_EFFECTS: tuple(s.effect.value for s in decision.steps),
+        semconv.DECISION_STEP_EFFECT_SOURCES: tuple(sources),
+        semconv.DECISION_UNMATCHED_REASONS: tuple(u.reason for u in decision.unmatched),
     }
+
+
+# --- the memo of decisions ------------------------------------------------------------------------
+
+# Decisions an engine remembers (the oldest is forgotten first); all are forgotten when the
+# catalogue, the environment fingerprint, the server contexts or the engine's settings change.
+MEMO_MAX_ENTRIES: Final = 512
+
+# The decision and the decide span's attributes it is served with.
+_Remembered = tuple[Decision, Mapping[str, AttributeValue]]
+
+
+def frozen_value(value: Any) -> Hashable:
+    """A JSON-like value as a hashable key that is equal only for values no step can tell
+    apart: types count as well as contents (1 is not 1.0 nor True; a tuple is not a list).
+    ``TypeError`` for anything else."""
+    if value is None or isinstance(value, str | int | float):  # bool is an int: typed below
+        return (type(value), value)
+    if isinstance(value, Mapping):
+        return (type(value), tuple(sorted((k, frozen_value(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(frozen_value(v) for v in value))
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def memo_key(analysis: TaskAnalysis, explicit: Mapping[int, Mapping[str, Any]]) -> Hashable | None:
+    """The memo key of a decision within one catalogue and setting: the analysis and the
+    (checked) explicit arguments; None when they cannot be a key (never for valid input)."""
+    try:
+        key = (analysis, frozen_value(dict(explicit)) if explicit else None)
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _contexts_key(contexts: Contexts | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(sorted((name, tuple(dirs)) for name, dirs in (contexts or {}).items()))
 
 
 # --- the traced shell -----------------------------------------------------------------------------
 
 
 class DecisionEngine:
-    """Decides inside a ``decision_engine.decide`` span; keeps the tool index per environment."""
+    """Decides inside a ``decision_engine.decide`` span; keeps the tool index per catalogue
+    and, with the default planner, a memo of its decisions (``memo_hits`` counts its answers).
+    """
 
     def __init__(
         self,
@@ -331,25 +372,57 @@ class DecisionEngine:
         min_score: float = MIN_SCORE,
         floor: float = CONFIDENCE_FLOOR,
         max_fallbacks: int = MAX_FALLBACKS,
+        memo: bool = True,
     ) -> None:
+        """``memo=False``: decide every time, even inputs decided before."""
         self.planner: ArgumentPlanner = planner if planner is not None else SchemaArgumentPlanner()
+        self.memo = memo
         self.min_score = min_score
         self.floor = floor
         self.max_fallbacks = max_fallbacks
         self._index_key: str | None = None
         self._index: ToolIndex | None = None
         self.index_builds = 0
+        self._memo: dict[Hashable, _Remembered] = {}
+        self._memo_scope: tuple[Any, ...] | None = None
+        self._memo_tools: tuple[ToolInfo, ...] | None = None
+        self.memo_hits = 0
 
     def index_for(self, tools: Sequence[ToolInfo], env_fingerprint: str) -> tuple[ToolIndex, bool]:
-        """The index of ``tools``, rebuilt only when the environment fingerprint changes
-        (with no fingerprint, when the catalogue itself changes)."""
-        key = env_fingerprint or "catalogue:" + catalogue_key(tools)
-        if self._index is None or key != self._index_key:
-            self._index = build_index(tools)
-            self._index_key = key
+        """The index of ``tools``, rebuilt when the environment fingerprint or the catalogue
+        changes (its tools compared by value: the same tuple again costs nothing)."""
+        index = self._index
+        if (
+            index is None
+            or env_fingerprint != self._index_key
+            or not (tools is index.tools or tuple(tools) == index.tools)
+        ):
+            self._index = index = build_index(tools)
+            self._index_key = env_fingerprint
             self.index_builds += 1
-            return self._index, True
-        return self._index, False
+            return index, True
+        return index, False
+
+    def _memo_for(
+        self, tools: Sequence[ToolInfo], env_fingerprint: str, contexts: Contexts | None
+    ) -> dict[Hashable, _Remembered] | None:
+        """The memo of decisions made on this catalogue, fingerprint, contexts and settings,
+        emptied first when any of them changed; None with a planner other than the default
+        (a planner may answer differently each time), or with the memo turned off."""
+        if not self.memo or type(self.planner) is not SchemaArgumentPlanner:
+            return None
+        scope = (
+            env_fingerprint,
+            _contexts_key(contexts),
+            self.min_score,
+            self.floor,
+            self.max_fallbacks,
+        )
+        known = self._memo_tools
+        if scope != self._memo_scope or not (tools is known or tuple(tools) == known):
+            self._memo.clear()
+            self._memo_scope, self._memo_tools = scope, tuple(tools)
+        return self._memo
 
     async def decide(
         self,
@@ -365,9 +438,21 @@ class DecisionEngine:
         ones; ``contexts`` maps a server name to the directories it was configured with
         (relative paths and missing required directories are resolved against the first).
         Bad explicit arguments raise ``InvalidTaskError`` (span status ERROR).
+
+        With the default planner, inputs decided before (the same analysis, explicit
+        arguments, catalogue, fingerprint, contexts and settings) get that decision again,
+        and the span the same attributes, with ``mcp_agent.decision.memo_hit`` true.
         """
         with spans.stage_span(semconv.SPAN_DECIDE, cpu_time=True) as span:
             checked = check_arguments(analysis, explicit)
+            memo = self._memo_for(tools, env_fingerprint, contexts)
+            key = memo_key(analysis, checked) if memo is not None else None
+            if memo is not None and key is not None:
+                remembered = memo.get(key)
+                if remembered is not None:
+                    self.memo_hits += 1
+                    spans.set_attributes(span, remembered[1])
+                    return remembered[0]
             index, built = self.index_for(tools, env_fingerprint)
             choices, unmatched = choose_tools(
                 analysis,
@@ -382,7 +467,13 @@ class DecisionEngine:
             decision = assemble_decision(analysis, choices, unmatched, planned, contexts)
             attributes = decision_attributes(decision, tools)
             attributes[semconv.DECISION_INDEX_BUILT] = built
+            attributes[semconv.DECISION_MEMO_HIT] = False
             spans.set_attributes(span, attributes)
+            if memo is not None and key is not None:
+                if len(memo) >= MEMO_MAX_ENTRIES:
+                    del memo[next(iter(memo))]
+                served = {semconv.DECISION_INDEX_BUILT: False, semconv.DECISION_MEMO_HIT: True}
+                memo[key] = (decision, {**attributes, **served})
             return decision
 
     async def _plan(
@@ -425,6 +516,7 @@ class DecisionEngine:
 
 
 __all__ = [
+    "MEMO_MAX_ENTRIES",
     "ArgumentPlanner",
     "DecisionEngine",
     "SchemaArgumentPlanner",
@@ -435,6 +527,8 @@ __all__ = [
     "decision_attributes",
     "decision_confidence",
     "decision_pattern",
+    "frozen_value",
+    "memo_key",
     "piped_arguments",
     "plan_decision",
 ]

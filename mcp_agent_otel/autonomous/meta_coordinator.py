@@ -440,7 +440,7 @@ class MetaCoordinator:
                 message = f"{ref} returned an error: {spans.shorten(output, 500)}"
                 spans.mark_error(span, semconv.ERROR_TOOL, message)
                 return StepStatus.ERROR, output, message
-            spans.set_attributes(span, {semconv.STEP_STATUS: StepStatus.OK.value})
+            spans.set_attribute(span, semconv.STEP_STATUS, StepStatus.OK.value)
             return StepStatus.OK, output, None
 
 

@@ -33,7 +33,6 @@ from mcp_agent_otel.autonomous.models import (
     ToolInfo,
     ToolRef,
     Unmatched,
-    canonical_json,
 )
 
 BM25_K1: Final = 1.2
@@ -113,13 +112,6 @@ def build_index(tools: Sequence[ToolInfo]) -> ToolIndex:
         postings={term: tuple(entries) for term, entries in postings.items()},
         average_length=average,
         effects=tuple(effects.tool_effect(t)[0] for t in tools),
-    )
-
-
-def catalogue_key(tools: Sequence[ToolInfo]) -> str:
-    """A key for a catalogue when no environment fingerprint is given: its tools' identities."""
-    return canonical_json(
-        [[t.server, t.name, t.description, t.input_schema, t.annotations] for t in tools]
     )
 
 
@@ -450,7 +442,6 @@ __all__ = [
     "ToolChoice",
     "ToolIndex",
     "build_index",
-    "catalogue_key",
     "category_match",
     "choose",
     "rank_tools",

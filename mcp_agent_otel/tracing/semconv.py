@@ -87,6 +87,9 @@ DECISION_CONFIDENCE: Final = "mcp_agent.decision.confidence"
 DECISION_STEPS: Final = "mcp_agent.decision.steps"
 DECISION_UNMATCHED: Final = "mcp_agent.decision.unmatched"
 DECISION_INDEX_BUILT: Final = "mcp_agent.decision.index_built"  # this call (re)built the index
+# The decision came from the engine's memo (same analysis, catalogue, contexts, arguments and
+# settings as an earlier one): nothing was ranked or planned this time.
+DECISION_MEMO_HIT: Final = "mcp_agent.decision.memo_hit"
 # Per step of a decision: what the subtask asks (read/write/delete) and what the chosen tool
 # does (read_only/additive/overwrite/destructive), and whether the effect came from the
 # server's MCP annotations or was inferred from the tool's name and description.

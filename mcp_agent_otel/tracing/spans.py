@@ -19,7 +19,7 @@ from types import TracebackType
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import (
     INVALID_SPAN,
     Span,
@@ -38,6 +38,9 @@ from mcp_agent_otel.tracing import semconv
 _lock = threading.Lock()
 _tracer: Tracer = trace.get_tracer(semconv.TRACER_NAME, __version__)
 _recording_failures = 0
+# What ``opentelemetry.instrumentation.utils.suppress_instrumentation`` sets in the context: its
+# key, and the plain-string key it sets too (the one ``is_instrumentation_enabled`` also reads).
+_SUPPRESSED = (_SUPPRESS_INSTRUMENTATION_KEY, "suppress_instrumentation")
 # The innermost stage span this module (or the instrumentation's wrappers) opened, by name.
 _active_stage: contextvars.ContextVar[tuple[str, Span] | None] = contextvars.ContextVar(
     "mcp_agent_otel.active_stage", default=None
@@ -102,6 +105,15 @@ def set_attributes(span: Span, attributes: Mapping[str, AttributeValue | None]) 
         if None in attributes.values():
             attributes = {k: v for k, v in attributes.items() if v is not None}
         span.set_attributes(attributes)
+    except Exception:  # tracing never breaks the traced call
+        count_recording_failure()
+
+
+def set_attribute(span: Span, key: str, value: AttributeValue) -> None:
+    """Set one attribute; never raises. For a single value: the SDK's one-attribute path
+    costs less than a mapping of one."""
+    try:
+        span.set_attribute(key, value)
     except Exception:  # tracing never breaks the traced call
         count_recording_failure()
 
@@ -186,10 +198,19 @@ class _StageSpan:
         self._outer: Span | None = None  # a reused stage span, to add the CPU time to
 
     def __enter__(self) -> Span:
-        if not is_instrumentation_enabled():
+        # The current context is read once: the suppression keys (what
+        # ``is_instrumentation_enabled`` reads), the parent span and the stage it may be are
+        # all taken from it, and the new span's context is made from it.
+        ctx = otel_context.get_current()
+        if ctx.get(_SUPPRESSED[0]) or ctx.get(_SUPPRESSED[1]):
             return INVALID_SPAN
         name, attributes = self._name, self._attributes
-        outer = active_stage_span(name)
+        active = _active_stage.get()
+        outer = (
+            active[1]
+            if active is not None and active[0] == name and trace.get_current_span(ctx) is active[1]
+            else None
+        )
         if outer is not None:
             if attributes:
                 set_attributes(outer, attributes)
@@ -204,10 +225,10 @@ class _StageSpan:
         # preemption point to the wall-clock duration.
         self._cpu_started = time.thread_time_ns() if self._cpu_time else None
         try:
-            span = _tracer.start_span(name, kind=self._kind, attributes=attributes)
+            span = _tracer.start_span(name, context=ctx, kind=self._kind, attributes=attributes)
             if span is INVALID_SPAN:  # the no-op tracer (no SDK): nothing to make current
                 return span
-            self._token = otel_context.attach(trace.set_span_in_context(span))
+            self._token = otel_context.attach(trace.set_span_in_context(span, ctx))
         except Exception:  # tracing never breaks the traced call
             count_recording_failure()
             return INVALID_SPAN
@@ -243,7 +264,7 @@ class _StageSpan:
     def _record_cpu(self, span: Span) -> None:
         if self._cpu_started is not None and span.is_recording():
             cpu_ms = (time.thread_time_ns() - self._cpu_started) / 1e6
-            set_attributes(span, {semconv.CPU_TIME_MS: cpu_ms})
+            set_attribute(span, semconv.CPU_TIME_MS, cpu_ms)
 
 
 def capture_content() -> bool:
@@ -283,6 +304,7 @@ __all__ = [
     "mark_error",
     "record_exception",
     "recording_failures",
+    "set_attribute",
     "set_attributes",
     "shorten",
     "stage_span",

@@ -593,6 +593,7 @@ async def test_decide_span_and_index_reuse(
         semconv.DECISION_STEPS: 2,
         semconv.DECISION_UNMATCHED: 0,
         semconv.DECISION_INDEX_BUILT: True,
+        semconv.DECISION_MEMO_HIT: False,
         semconv.DECISION_STEP_TOOLS: ("knowledge/search_documents", "text/summarize_text"),
         semconv.DECISION_STEP_INTENTS: ("read", "read"),
         semconv.DECISION_STEP_EFFECTS: ("read_only", "read_only"),
