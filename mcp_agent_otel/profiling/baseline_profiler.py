@@ -33,6 +33,7 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace import ReadableSpan
 
+from mcp_agent_otel.autonomous.decision_engine import DecisionEngine
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
 from mcp_agent_otel.autonomous.meta_coordinator import (
     DEFAULT_CALL_TIMEOUT_S,
@@ -326,7 +327,12 @@ async def _open_agent(
     cache = cache_from_env()
     try:
         agent = MetaCoordinator.from_config(
-            servers, analyzer=TaskAnalyzer(cache=cache), call_timeout_s=settings.call_timeout_s
+            servers,
+            analyzer=TaskAnalyzer(cache=cache),
+            # Every decision is made, not answered from the memo: a workload repeats its tasks,
+            # and a slower ranking or argument planner must show in decide.
+            engine=DecisionEngine(memo=False),
+            call_timeout_s=settings.call_timeout_s,
         )
         async with agent:
             yield agent
