@@ -12,7 +12,6 @@ from typing import Any, Final
 
 import click
 
-from mcp_agent_otel import extras
 from mcp_agent_otel._version import __version__
 
 
@@ -57,6 +56,8 @@ class _LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ModuleNotFoundError as exc:
+            from mcp_agent_otel import extras
+
             if not extras.is_analyzer_module(exc.name):
                 raise
             from mcp_agent_otel.cli.console import fail
