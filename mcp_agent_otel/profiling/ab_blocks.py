@@ -13,13 +13,14 @@ from 1); both sides are kept as spans files in ``workdir`` (CI artifacts), and t
 block i of A with block i of B as a pair (``statistics.compare_many(paired=True)``).
 
 Why short blocks (measured on the real pipeline, load average 3-9 plus a process burning a
-core): a busy machine's state persists for tens of milliseconds, not for a block of 18
-workflows (~0.2 s). With 50 blocks of 18, the residuals of consecutive workflows correlated
-+0.3..+0.75 but A's block and the next B block only +0.4..+0.8, so the per-pair differences of
-``meta_coordinator.execute``'s log mean had a standard deviation of 0.19-0.35 and the pass
-rule's 85% bound sat 2-5% above the estimate: an unchanged build whose estimate drifted +5%
-was inconclusive. With 300 blocks of 3 (the same 900 workflows per side) the bound sat 2.3-2.9%
-above it; blocks of 1 gained no more and took a third longer (round trips).
+core; the README's "A/B in one job" has the figures): a busy machine's state persists for tens
+of milliseconds, not for a block of 18 workflows (~0.2 s). With 50 blocks of 18 the residuals
+of consecutive workflows correlated +0.3..+0.75, A's block and the next B block only
++0.4..+0.8, so the per-pair differences of ``meta_coordinator.execute``'s log mean had a
+standard deviation of 0.19-0.35 and the pass rule's 85% bound sat 2-6% above the estimate: an
+unchanged build whose estimate drifted to +5% was inconclusive (7 of 10 passed). With 300
+blocks of 3 (the same 900 workflows per side) the bound sat 2.2-3.0% above it and 10 of 10
+passed; blocks of 1 gained no more and took a third longer (round trips).
 
 The I/O shell only: processes, pipes, files. The statistics live in the analyzer.
 """
