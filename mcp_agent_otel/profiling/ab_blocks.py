@@ -49,7 +49,7 @@ from mcp_agent_otel.errors import McpAgentOtelError
 from mcp_agent_otel.regression.gate import Evidence
 from mcp_agent_otel.regression.offline import file_samples
 from mcp_agent_otel.regression.operation import OperationKey
-from mcp_agent_otel.regression.statistics import Runs
+from mcp_agent_otel.regression.run_variance import Runs
 from mcp_agent_otel.tracing import semconv
 
 BLOCK_TIMEOUT_S = 600.0

@@ -27,7 +27,7 @@ from mcp_agent_otel.profiling.ab_blocks import (
     this,
 )
 from mcp_agent_otel.regression.offline import file_samples
-from mcp_agent_otel.regression.statistics import Runs
+from mcp_agent_otel.regression.run_variance import Runs
 from mcp_agent_otel.tracing import semconv
 
 THIS = shlex.join(this())
