@@ -19,8 +19,9 @@ of consecutive workflows correlated +0.3..+0.75, A's block and the next B block 
 +0.4..+0.8, so the per-pair differences of ``meta_coordinator.execute``'s log mean had a
 standard deviation of 0.19-0.35 and the pass rule's 85% bound sat 2-6% above the estimate: an
 unchanged build whose estimate drifted to +5% was inconclusive (7 of 10 passed). With 300
-blocks of 3 (the same 900 workflows per side) the bound sat 2.2-3.0% above it and 10 of 10
-passed; blocks of 1 gained no more and took a third longer (round trips).
+blocks of 3 (the same 900 workflows per side) the bound sat 1.4-3.0% above it and 19 of 20
+passed in two runs (the other: a false regression, execute 1.057x); blocks of 1 gained no more
+and took a third longer (round trips).
 
 The I/O shell only: processes, pipes, files. The statistics live in the analyzer.
 """
