@@ -32,8 +32,9 @@
 #   MODE          ab (default), baseline or check
 #   BASELINE_CMD  ab: the baseline build's mcp-agent-otel (required)
 #   CANDIDATE_CMD ab: the candidate build's mcp-agent-otel (default: mcp-agent-otel on PATH)
-#   BLOCKS        ab: blocks per build (default 50)
-#   BLOCK_RUNS    ab: workflows per block (default 18: one pass over the mixed workload)
+#   BLOCKS        ab: blocks per build (default 300)
+#   BLOCK_RUNS    ab: workflows per block (default 3: short blocks pair the builds closely in
+#                 time; the blocks go on through the workload's tasks)
 #   WORKLOAD      a profile (simple, moderate, complex, mixed) or a task file (default mixed)
 #   RUNS          baseline/check: workflows per run (default 1000)
 #   REPEAT        baseline: runs to record (default 3); each gets its own mcp_agent.run.id
@@ -64,7 +65,7 @@ case "$MODE" in
     CANDIDATE_CMD=${CANDIDATE_CMD:-mcp-agent-otel}
     exec "$CANDIDATE_CMD" check --ab --baseline-cmd "$BASELINE_CMD" \
       --candidate-cmd "$CANDIDATE_CMD" --workload "$WORKLOAD" \
-      --blocks "${BLOCKS:-50}" --block-runs "${BLOCK_RUNS:-18}" \
+      --blocks "${BLOCKS:-300}" --block-runs "${BLOCK_RUNS:-3}" \
       --threshold "$THRESHOLD" --metric "$METRIC"
     ;;
   baseline)

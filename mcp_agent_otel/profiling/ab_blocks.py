@@ -2,12 +2,26 @@
 
 Each build is given as the command of its own ``mcp-agent-otel`` (two virtualenvs, two installed
 versions side by side). Both are started once as ``profile WORKLOAD --serve-blocks`` workers,
-each with its own agent, MCP servers and state directory; the driver then asks them for blocks
-of ``block_runs`` workflows in turn, A B A B ..., so that drift of the machine (a neighbour's
-load starting, thermal throttling) falls on both builds alike. Each answer is one OTLP-JSON line
-of the block's spans (run id ``<run>.<block>``); both sides are kept as spans files in
-``workdir`` (CI artifacts), and the gate compares block i of A with block i of B as a pair
-(``statistics.compare_many(paired=True)``).
+each with its own agent, MCP servers and state directory. Each is first asked for one warm-up
+block, which is thrown away, so that no measured block runs while the other build is still
+starting. The driver then asks them for short blocks of ``block_runs`` workflows in turn,
+A B A B ..., so that drift of the machine (a neighbour's load starting, thermal throttling,
+other processes' bursts) falls on both builds alike; a worker goes on through the workload's
+tasks from block to block, so block i of A and block i of B run the same tasks. Each answer is
+one OTLP-JSON line of the block's spans (run id ``<run>.<block>``, measured blocks numbered
+from 1); both sides are kept as spans files in ``workdir`` (CI artifacts), and the gate compares
+block i of A with block i of B as a pair (``statistics.compare_many(paired=True)``).
+
+Why short blocks (measured on the real pipeline, load average 3-9 plus a process burning a
+core; the README's "A/B in one job" has the figures): a busy machine's state persists for tens
+of milliseconds, not for a block of 18 workflows (~0.2 s). With 50 blocks of 18 the residuals
+of consecutive workflows correlated +0.3..+0.75, A's block and the next B block only
++0.4..+0.8, so the per-pair differences of ``meta_coordinator.execute``'s log mean had a
+standard deviation of 0.19-0.35 and the pass rule's 85% bound sat 2-6% above the estimate: an
+unchanged build whose estimate drifted to +5% was inconclusive (7 of 10 passed). With 300
+blocks of 3 (the same 900 workflows per side) the bound sat 1.4-3.0% above it and 19 of 20
+passed in two runs (the other: a false regression, execute 1.057x); blocks of 1 gained no more
+and took a third longer (round trips).
 
 The I/O shell only: processes, pipes, files. The statistics live in the analyzer.
 """
@@ -36,11 +50,15 @@ from mcp_agent_otel.errors import McpAgentOtelError
 from mcp_agent_otel.regression.gate import Evidence
 from mcp_agent_otel.regression.offline import file_samples
 from mcp_agent_otel.regression.operation import OperationKey
-from mcp_agent_otel.regression.statistics import Runs
+from mcp_agent_otel.regression.run_variance import Runs
 from mcp_agent_otel.tracing import semconv
 
 BLOCK_TIMEOUT_S = 600.0
 SIDES = ("A", "B")  # A: the baseline build, B: the candidate build
+# 300 blocks of 3 = 900 workflows per build (see the module docstring for why short blocks).
+DEFAULT_BLOCKS = 300
+DEFAULT_BLOCK_RUNS = 3
+WARMUP_BLOCK = 0  # each worker's first block: run before any measured block, not kept
 
 
 class AbError(McpAgentOtelError, RuntimeError):
@@ -71,8 +89,8 @@ class AbPlan:
     baseline: list[str]
     candidate: list[str]
     workload: str = "mixed"
-    blocks: int = 50
-    block_runs: int = 18  # one pass over the mixed workload's 18 tasks
+    blocks: int = DEFAULT_BLOCKS  # measured blocks per build
+    block_runs: int = DEFAULT_BLOCK_RUNS
     workdir: Path | None = None  # where the spans files go (default: a fresh temp directory)
     env: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)  # per side
 
@@ -84,14 +102,18 @@ class AbPlan:
 
 
 def block_order(blocks: int) -> list[tuple[int, str]]:
-    """(block, side) in the order they run: A B A B ... (pure).
+    """(block, side) of the measured blocks (numbered from 1), in the order they run:
+    A B A B ... (pure).
 
     Strict alternation, so every block follows a block of the *other* build: switching
     processes has a cost (cold CPU caches, the other build's servers settling), measured at
     up to 20% of a workflow on this machine, and with A B B A ordering it fell on one build in
-    half of the pairs and on the other in the rest. A slow trend biases B by one block's worth
-    of it only."""
-    return [(block, side) for block in range(blocks) for side in SIDES]
+    half of the pairs and on the other in the rest. In strict alternation every block but the
+    first is preceded and followed by the other build, so the pairing of A_i with B_i (rather
+    than B_i with A_i+1) is bookkeeping; a slow trend biases B by one short block's worth of
+    it only. (Measured with blocks of 18: A B, B A and A B B A orders, 3 tries each, gave no
+    detectable order effect; the spread of the estimates came from the block noise.)"""
+    return [(block, side) for block in range(1, blocks + 1) for side in SIDES]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,7 +223,8 @@ def run_ab(
     on_block: Callable[[int, str], None] | None = None,
 ) -> AbResult:
     """Run both builds in alternating blocks; their spans files are the result.
-    ``on_block(block, side)`` is called after each block (e.g. to log or change the load)."""
+    ``on_block(block, side)`` is called after each measured block (numbered from 1; e.g. to
+    log or change the load)."""
     say = progress or (lambda text: None)
     workdir = plan.workdir or Path(tempfile.mkdtemp(prefix="mcp-agent-otel-ab-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -219,12 +242,15 @@ def run_ab(
             }
             args = [*argv[side], "profile", plan.workload, "--serve-blocks", "--record", "stages"]
             workers[side] = _Worker(side, args, env, workdir / f"build-{side}.log")
+        for side in SIDES:  # the warm-up blocks: both builds started and warm, then measure
+            workers[side].block(plan.block_runs)
+        say("A/B: both builds warmed up")
         outputs = {side: files[side].open("wb") for side in SIDES}
         try:
             for block, side in block_order(plan.blocks):
                 outputs[side].write(workers[side].block(plan.block_runs))
                 outputs[side].flush()
-                say(f"A/B: block {block + 1}/{plan.blocks} of build {side} done")
+                say(f"A/B: block {block}/{plan.blocks} of build {side} done")
                 if on_block is not None:
                     on_block(block, side)
         finally:

@@ -231,8 +231,13 @@ async def profile_agent(
     settings: ProfileSettings,
     aggregator: SpanAggregator,
     progress: Progress | None = None,
+    *,
+    first_task: int | None = None,
 ) -> ProfileRun:
     """Warm up, measure ``settings.runs`` workflows, then the memory pass, on an open agent.
+
+    The measured workflows run the tasks in turn from ``first_task`` (default: where the
+    warm-up stopped), so consecutive short A/B blocks go on through the workload.
 
     The slowdowns and the forced rediscovery apply to this call only (undone at the end).
     """
@@ -261,7 +266,7 @@ async def profile_agent(
             settings.runs,
             settings.concurrency,
             lambda done: report("profiling", done, settings.runs),
-            offset=warmup,
+            offset=warmup if first_task is None else first_task,
         )
         wall_s = time.perf_counter() - started
         aggregator.set_phase(Phase.IDLE)
@@ -352,17 +357,21 @@ async def serve_blocks(
 
     ``next_block()`` answers the number of workflows of the next block (None: done); each
     block's measured spans go to ``emit(block, spans)``. The warm-up runs before the first
-    block, unmeasured. Returns the number of blocks run.
+    block, unmeasured. Blocks go on through the workload's tasks where the previous block
+    stopped (a block shorter than the workload is not always its first tasks), so block i of
+    two workers given the same block sizes runs the same tasks. Returns the number of blocks run.
     """
     async with _open_agent(settings, servers) as agent:
         block = 0
+        measured = 0
         while (runs := await next_block()) is not None:
             this = dataclasses.replace(
                 settings, runs=runs, warmup=settings.warmup_runs if block == 0 else 0
             )
-            await profile_agent(agent, this, aggregator)
+            await profile_agent(agent, this, aggregator, first_task=settings.warmup_runs + measured)
             emit(block, aggregator.take_kept())
             block += 1
+            measured += runs
         return block
 
 

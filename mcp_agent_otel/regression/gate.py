@@ -1,7 +1,7 @@
 """Comparisons and the CI gate: a baseline against a candidate, per operation, one verdict.
 
 The candidate is another baseline, the stored spans of a version or a time range, or raw
-durations (a CI run's spans file); durations may be grouped by run (``statistics.Runs``) or
+durations (a CI run's spans file); durations may be grouped by run (``run_variance.Runs``) or
 be paired A/B blocks. The statistics are ``statistics.compare_many`` (one weighted
 Benjamini-Hochberg family over the centre, p95 and p99 of every operation compared). The
 gate's verdict: ``regression`` (exit 1) when any operation regressed, else ``inconclusive``
@@ -20,8 +20,9 @@ from numpy.typing import NDArray
 
 from mcp_agent_otel.regression import live_detection, statistics
 from mcp_agent_otel.regression.baselines import Selector, baseline_snapshot, snapshot
+from mcp_agent_otel.regression.comparison import Comparison, Verdict
 from mcp_agent_otel.regression.operation import OperationKey
-from mcp_agent_otel.regression.statistics import Comparison, Runs, Verdict
+from mcp_agent_otel.regression.run_variance import Runs
 from mcp_agent_otel.regression.store import Store
 
 EXIT_PASS = 0

@@ -6,6 +6,12 @@ so a bad batch never leaves half of itself behind and never touches rows it did 
 Writes read-modify-write the stored aggregates inside that transaction, so several processes
 (a server and ``analyzer ingest``) can write to one database safely. Reads use their own
 short-lived connections and never wait for writers (WAL).
+
+Why one module of ~700 lines: it is the one owner of the schema and of the transaction
+discipline above. A flush writes operations, buckets, reservoirs, detector states, alerts and
+counters in one transaction, and baselines are snapshots of those same rows; split by table,
+each part would need the connection, the transaction helper and the schema of the others,
+and the rule "every write is one transaction" would no longer be visible in one place.
 """
 
 from __future__ import annotations

@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 
 from mcp_agent_otel.regression import gate
+from mcp_agent_otel.regression.comparison import Comparison
 from mcp_agent_otel.regression.cusum import CusumDetector
-from mcp_agent_otel.regression.statistics import Comparison, compare_many
+from mcp_agent_otel.regression.statistics import compare_many
 from tests.performance.test_bench_statistics import wilson
 
 if TYPE_CHECKING:

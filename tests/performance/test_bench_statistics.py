@@ -26,15 +26,12 @@ import pytest
 from ddsketch import DDSketch
 from scipy import stats
 
+from mcp_agent_otel.regression.centre_tests import hodges_lehmann_ratio
+from mcp_agent_otel.regression.comparison import Verdict
 from mcp_agent_otel.regression.cusum import CusumDetector
-from mcp_agent_otel.regression.statistics import (
-    DEFAULT_ALPHA,
-    Verdict,
-    compare,
-    compare_many,
-    hodges_lehmann_ratio,
-    quantiles,
-)
+from mcp_agent_otel.regression.gate_defaults import DEFAULT_ALPHA
+from mcp_agent_otel.regression.statistics import compare, compare_many
+from mcp_agent_otel.regression.tail_tests import quantiles
 
 if TYPE_CHECKING:
     from tests.conftest import BenchRecorder

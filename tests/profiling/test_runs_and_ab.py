@@ -16,9 +16,18 @@ import pytest
 from click.testing import CliRunner
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from mcp_agent_otel.autonomous.workload import SIMPLE_TASKS
 from mcp_agent_otel.cli import main
-from mcp_agent_otel.profiling.ab_blocks import AbError, AbPlan, block_order, command, this
+from mcp_agent_otel.profiling.ab_blocks import (
+    AbError,
+    AbPlan,
+    block_order,
+    command,
+    run_ab,
+    this,
+)
 from mcp_agent_otel.regression.offline import file_samples
+from mcp_agent_otel.regression.run_variance import Runs
 from mcp_agent_otel.tracing import semconv
 
 THIS = shlex.join(this())
@@ -70,8 +79,63 @@ def test_profile_repeat_records_each_run_with_its_own_run_id(
     assert {c["design"] for c in report["comparisons"]} == {"runs"}
 
 
-def test_block_order_alternates() -> None:
-    assert block_order(3) == [(0, "A"), (0, "B"), (1, "A"), (1, "B"), (2, "A"), (2, "B")]
+def test_block_order_alternates_over_the_measured_blocks() -> None:
+    assert block_order(3) == [(1, "A"), (1, "B"), (2, "A"), (2, "B"), (3, "A"), (3, "B")]
+
+
+def _analyzed_task_lengths(line: str) -> tuple[str, list[int]]:
+    """A spans-file line's run id and the task length of each analyze span, in start order."""
+    data = json.loads(line)
+    (resource,) = data["resourceSpans"]
+    attrs = {a["key"]: a["value"] for a in resource["resource"]["attributes"]}
+    spans = [
+        span
+        for scope in resource["scopeSpans"]
+        for span in scope["spans"]
+        if span["name"] == semconv.SPAN_ANALYZE
+    ]
+    spans.sort(key=lambda span: int(span["startTimeUnixNano"]))
+    lengths = [
+        int(a["value"]["intValue"])
+        for span in spans
+        for a in span["attributes"]
+        if a["key"] == semconv.TASK_LENGTH
+    ]
+    return attrs[semconv.RUN_ID]["stringValue"], lengths
+
+
+@pytest.mark.timeout(300)
+def test_short_blocks_go_on_through_the_tasks_and_pair_by_block(tmp_path: Path) -> None:
+    """Two real workers, 3 measured blocks of 2 workflows each: the warm-up block is not
+    kept, blocks run in A B A B order, and block i of both builds ran the same tasks, going
+    on through the workload (not its first two tasks every time)."""
+    seen: list[tuple[int, str]] = []
+    result = run_ab(
+        AbPlan(
+            baseline=this(),
+            candidate=this(),
+            workload="simple",
+            blocks=3,
+            block_runs=2,
+            workdir=tmp_path,
+        ),
+        on_block=lambda block, side: seen.append((block, side)),
+    )
+    assert seen == block_order(3)
+    # the warm-up block ran all 7 tasks unmeasured, then tasks 0 and 1: the blocks go on from 2
+    tasks = len(SIMPLE_TASKS)
+    expected = [len(SIMPLE_TASKS[(2 + i) % tasks]) for i in range(6)]
+    for side in ("A", "B"):
+        lines = result.files[side].read_text().splitlines()
+        read = [_analyzed_task_lengths(line) for line in lines]
+        assert [run_id for run_id, _ in read] == [f"ab-{side}.{b:04d}" for b in (1, 2, 3)]
+        assert [n for _, lengths in read for n in lengths] == expected
+    base, cand = result.evidence()
+    analyze = next(key for key in base if key.name == semconv.SPAN_ANALYZE)
+    assert isinstance(base[analyze], Runs)
+    assert isinstance(cand[analyze], Runs)
+    assert [g.size for g in base[analyze].groups] == [2, 2, 2]
+    assert [g.size for g in cand[analyze].groups] == [2, 2, 2]
 
 
 def test_a_build_command_must_exist() -> None:

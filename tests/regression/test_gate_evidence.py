@@ -14,14 +14,11 @@ from click.testing import CliRunner
 
 from mcp_agent_otel.cli import main
 from mcp_agent_otel.regression import gate
+from mcp_agent_otel.regression.comparison import Verdict
+from mcp_agent_otel.regression.multiple_testing import benjamini_hochberg
 from mcp_agent_otel.regression.offline import file_samples
-from mcp_agent_otel.regression.statistics import (
-    Runs,
-    Verdict,
-    benjamini_hochberg,
-    compare,
-    compare_many,
-)
+from mcp_agent_otel.regression.run_variance import Runs
+from mcp_agent_otel.regression.statistics import compare, compare_many
 from mcp_agent_otel.tracing import semconv
 
 from .otlp_builders import request, to_otlp_json

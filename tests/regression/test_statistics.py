@@ -13,19 +13,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from mcp_agent_otel.regression.statistics import (
-    DEFAULT_ALPHA,
-    Comparison,
-    Verdict,
-    benjamini_hochberg,
-    compare,
-    compare_many,
+from mcp_agent_otel.regression.centre_tests import (
     hodges_lehmann_ratio,
     pairwise_difference_order_statistics,
-    quantiles,
+)
+from mcp_agent_otel.regression.comparison import Comparison, Verdict
+from mcp_agent_otel.regression.gate_defaults import DEFAULT_ALPHA
+from mcp_agent_otel.regression.multiple_testing import benjamini_hochberg
+from mcp_agent_otel.regression.sample_size import (
     required_sample_size,
     required_sample_size_for_log_effect,
 )
+from mcp_agent_otel.regression.statistics import compare, compare_many
+from mcp_agent_otel.regression.tail_tests import quantiles
 
 LOG_SIGMA = 0.5
 
