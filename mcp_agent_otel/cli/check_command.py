@@ -124,16 +124,16 @@ def _read_files(
 @count_option(
     "--blocks",
     minimum=2,
-    default=50,
+    default=gate_defaults.DEFAULT_AB_BLOCKS,
     help="with --ab: blocks per build (many short blocks pair more closely in time; the "
     "paired test needs about 12 or more to reach significance at all)",
 )
 @count_option(
     "--block-runs",
     minimum=1,
-    default=18,
-    help="with --ab: workflows per block (a multiple of the workload's task count keeps "
-    "every block's task mix the same)",
+    default=gate_defaults.DEFAULT_AB_BLOCK_RUNS,
+    help="with --ab: workflows per block (blocks go on through the workload's tasks, so block "
+    "i runs the same tasks in both builds)",
 )
 @json_option
 @db_option

@@ -47,6 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mcp_agent_otel.errors import McpAgentOtelError
+from mcp_agent_otel.regression import gate_defaults
 from mcp_agent_otel.regression.gate import Evidence
 from mcp_agent_otel.regression.offline import file_samples
 from mcp_agent_otel.regression.operation import OperationKey
@@ -55,9 +56,8 @@ from mcp_agent_otel.tracing import semconv
 
 BLOCK_TIMEOUT_S = 600.0
 SIDES = ("A", "B")  # A: the baseline build, B: the candidate build
-# 300 blocks of 3 = 900 workflows per build (see the module docstring for why short blocks).
-DEFAULT_BLOCKS = 300
-DEFAULT_BLOCK_RUNS = 3
+DEFAULT_BLOCKS = gate_defaults.DEFAULT_AB_BLOCKS
+DEFAULT_BLOCK_RUNS = gate_defaults.DEFAULT_AB_BLOCK_RUNS
 WARMUP_BLOCK = 0  # each worker's first block: run before any measured block, not kept
 
 

@@ -14,3 +14,7 @@ DEFAULT_PASS_CONFIDENCE = 0.85
 # What a comparison measures: span durations ("wall"), or the thread CPU time of the
 # synchronous stages ("cpu", from mcp_agent.cpu_time_ms; spans files only).
 METRICS = ("wall", "cpu")
+# `check --ab`: 300 blocks of 3 = 900 workflows per build. Short blocks pair the two builds
+# ~20 ms apart; blocks of 18 left the machine's drift inside each pair (profiling/ab_blocks.py).
+DEFAULT_AB_BLOCKS = 300
+DEFAULT_AB_BLOCK_RUNS = 3
