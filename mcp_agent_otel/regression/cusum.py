@@ -20,8 +20,9 @@ How it decides:
   log-likelihood ratio (8 nats), which gives the same false-alarm rate for every spread. The
   delay in spans grows with ``sigma**2``. At log-sigma 0.5 and a 10% step, measured by
   ``tests/performance/test_bench_statistics.py`` (full size): median delay ~350 spans with a
-  long tail (p95 ~900), and ~90,000 spans between false alarms for detectors built from
-  2,000-span baselines (~185,000 with the true parameters). Bringing the p95 under 400 would
+  long tail (p95 ~900), and ~64,000 spans between false alarms (centre and tail watch
+  together) for detectors built from 2,000-span baselines (~185,000 with the true
+  parameters). Bringing the p95 under 400 would
   take ``h`` near 4 nats and a false alarm every ~3,500 spans: a choice left to the caller.
 * **One regression, one alert.** After an alert the detector is quiet for ``cooldown``
   observations and measures the new level over them. If a level is up by more than half the
@@ -44,9 +45,11 @@ How it decides:
      runs on against the baseline, so a step that begins later, even early in the cool-down,
      is alerted as any step is. The larger the alarm's level the sooner this is known
      (a 2x burst at log-sigma 0.5: ~25 spans; 1.3x: ~300). A real regression does not
-     recover, so it is not alerted twice. The tail watch does the same for its own alarms
-     (``tail_watch.recovery_share``), else a tail alert on a burst would hold a later
-     step's centre alert.
+     recover, so it is not alerted twice; a spike that settles into a smaller lasting
+     regression (2x for 50 spans, then +10%) is over as alerted, so the settled level gets
+     an alert of its own too (in ~60% of streams; one alert, the spike's, before). The
+     tail watch does the same for its own alarms (``tail_watch.recovery_share``), else a
+     tail alert on a burst would hold a later step's centre alert.
   2. *Premature alarms restart primed.* When the watch has not concluded by the cool-down's
      end, an alert whose cool-down starts at the baseline (first half within a quarter of
      the threshold) was premature: nothing is adopted and the CUSUM restarts primed with
