@@ -20,14 +20,12 @@ How it decides:
   log-likelihood ratio (8 nats), which gives the same false-alarm rate for every spread. The
   delay in spans grows with ``sigma**2``. At log-sigma 0.5 and a 10% step, measured by
   ``tests/performance/test_bench_statistics.py`` (full size): median delay ~350 spans with a
-  long tail (p95 ~900), and ~90,000 spans between false alarms for detectors built from
-  2,000-span baselines (~185,000 with the true parameters). Bringing the p95 under 400 would
+  long tail (p95 ~900), and ~64,000 spans between false alarms (centre and tail watch
+  together) for detectors built from 2,000-span baselines (~185,000 with the true
+  parameters). Bringing the p95 under 400 would
   take ``h`` near 4 nats and a false alarm every ~3,500 spans: a choice left to the caller.
 * **One regression, one alert.** After an alert the detector is quiet for ``cooldown``
-  observations and measures the new level over them. An alert whose cool-down starts at the
-  baseline (first half within a quarter of the threshold) was premature: nothing is adopted
-  and the CUSUM restarts primed with the second half, so a real step that followed a false
-  alarm is still alerted. Otherwise, if the level is up by more than half the
+  observations and measures the new level over them. If a level is up by more than half the
   threshold it is *adopted*: its running mean (refined by every later span) plus two standard
   errors becomes the reference, so the same regression does not alert again, while a further
   slowdown of ``threshold`` on top of it does. While a level is adopted, a second CUSUM watches
@@ -36,6 +34,35 @@ How it decides:
   alert); on recovery the baseline is the reference again, silently (only slowdowns alert), so
   a recurrence alerts again. A level within half the threshold of the baseline (a false alarm)
   leaves the baseline as the reference.
+* **A false alarm must not adopt a later step as its level.** A level measured over a
+  cool-down into which a real step fell would be that step's, and hide it. Two rules:
+
+  1. *Transient alarms end their cool-down.* From the alert on, the recovery CUSUM above
+     watches the alarm's own level: the level estimated from the run that crossed, less two
+     standard errors of that run (z units, ``gap``; no watch for an alarm on top of an
+     adopted level). When it recovers (twice the alerts' log-likelihood ratio) the
+     regression alerted is over: the cool-down ends there, nothing is adopted and the CUSUM
+     runs on against the baseline, so a step that begins later, even early in the cool-down,
+     is alerted as any step is. The larger the alarm's level the sooner this is known
+     (a 2x burst at log-sigma 0.5: ~25 spans; 1.3x: ~300). A real regression does not
+     recover, so it is not alerted twice; a spike that settles into a smaller lasting
+     regression (2x for 50 spans, then +10%) is over as alerted, so the settled level gets
+     an alert of its own too (in ~60% of streams; one alert, the spike's, before). The
+     tail watch does the same for its own alarms (``tail_watch.recovery_share``), else a
+     tail alert on a burst would hold a later step's centre alert.
+  2. *Premature alarms restart primed.* When the watch has not concluded by the cool-down's
+     end, an alert whose cool-down starts at the baseline (first half within a quarter of
+     the threshold) was premature: nothing is adopted and the CUSUM restarts primed with
+     the second half, so a step in the second half is alerted at once or soon after.
+
+  Measured (``tests/performance/test_bench_gate_rates.py``, full size, 1,000 streams, a 2x
+  burst's false alarm then a +10% step 125-443 spans later): the step is alerted in 99.1%
+  (first half of the cool-down 98.9%, second 99.2%; 73.2% with rule 2 alone); a persistent
+  step is alerted twice in 3.7% (unchanged). What no rule can do: a false alarm raised by
+  noise alone has a level near the threshold, so it is not over within the cool-down, and a
+  step that begins within ~250 spans of it can hardly be told from the alarm's own
+  regression (the only evidence is the cool-down's spans before the step, ~2.3 nats at 125
+  spans for 10% at log-sigma 0.5); rule 2 then adopts it.
 * ``estimated_ratio`` in an alert is the level against the *baseline*, estimated from the run
   that crossed (``reference + sigma * (delta/2 + S/N)`` over the N observations since the
   statistic last left zero); as any estimate taken at a crossing it is biased a little upwards.
@@ -58,7 +85,13 @@ from numpy.typing import NDArray
 
 from mcp_agent_otel.regression.cusum_recursion import lindley, run_lengths
 from mcp_agent_otel.regression.statistics import DEFAULT_THRESHOLD, as_durations
-from mcp_agent_otel.regression.tail_watch import TAIL_P0, TailWatch, tail_quantile
+from mcp_agent_otel.regression.tail_watch import (
+    MAX_RECOVERY_SHARE,
+    TAIL_P0,
+    TAIL_P1,
+    TailWatch,
+    tail_quantile,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -173,6 +206,9 @@ class CusumDetector:
         self._cooldown_sum = 0.0
         self._cooldown_early_sum = 0.0  # of the cool-down's first half
         self._cooldown_n = 0
+        # The alarm's level above the baseline (z units, less two standard errors) that the
+        # recovery CUSUM watches during the cool-down (0: none).
+        self._alarm_gap = 0.0
         self._alerts = 0
         self.tail: TailWatch | None = None
         # While the tail's alert holds (until its recovery), the centre's crossings belong to
@@ -309,12 +345,17 @@ class CusumDetector:
         gap = (level - guard - self.baseline_log_mean) / sigma
         if gap <= 0.0:  # not yet measured well enough to tell a recovery from noise
             return False
-        midpoint = self.baseline_log_mean + gap * sigma / 2.0
-        self._lower = max(0.0, self._lower + (midpoint - log_d) / sigma)
-        if self._lower * gap > RECOVERY_NATS_FACTOR * self.decision_nats:
+        if self._recovery_step(gap, log_d):
             self._settle(0.0, 0)
             return True
         return False
+
+    def _recovery_step(self, gap: float, log_d: float) -> bool:
+        """One step of the recovery CUSUM for a level ``gap`` (z units) above the baseline,
+        reference value halfway; True when it crosses twice the alerts' log-likelihood ratio."""
+        midpoint = self.baseline_log_mean + gap * self.baseline_log_std / 2.0
+        self._lower = max(0.0, self._lower + (midpoint - log_d) / self.baseline_log_std)
+        return self._lower * gap > RECOVERY_NATS_FACTOR * self.decision_nats
 
     def update_many(self, durations: Sequence[float] | NDArray[Any]) -> list[DetectorAlert]:
         """Feed durations in order; the alerts they raise. Validated first: all or nothing.
@@ -346,13 +387,12 @@ class CusumDetector:
         start = 0
         while start < logs.size:
             if self._cooldown_left > 0:
-                take = min(self._cooldown_left, logs.size - start)
-                for log_d in logs[start : start + take].tolist():
-                    alert = self._cool(log_d, self._index)
+                while self._cooldown_left > 0 and start < logs.size:
+                    alert = self._cool(float(logs[start]), self._index)
                     self._index += 1
+                    start += 1
                     if alert is not None:
                         alerts.append(alert)
-                start += take
                 continue
             start = self._run_until_event(logs, start, alerts)
         return alerts
@@ -415,6 +455,10 @@ class CusumDetector:
         self._cooldown_sum += log_d
         self._cooldown_n += 1
         self._cooldown_left -= 1
+        if self._alarm_gap > 0.0 and self._recovery_step(self._alarm_gap, log_d):
+            self._cooldown_left = 0  # the alarm's regression is over: a transient
+            self._settle(0.0, 0)
+            return None
         return self._end_cooldown(index) if self._cooldown_left == 0 else None
 
     def _end_cooldown(self, index: int) -> DetectorAlert | None:
@@ -451,6 +495,7 @@ class CusumDetector:
 
     def _after_alert(self, level: float) -> None:
         if self.cooldown > 0:
+            self._alarm_gap = self._transient_gap(level)
             self._cooldown_left = self.cooldown
             self._cooldown_sum = 0.0
             self._cooldown_early_sum = 0.0
@@ -458,6 +503,16 @@ class CusumDetector:
             self._reset_statistics()
         else:
             self._settle(level * self._upper_n, self._upper_n)
+
+    def _transient_gap(self, level: float) -> float:
+        """How far (z units) the alarm's level sits above the baseline, less two standard
+        errors of its run; 0 (no watch) when it is not above it or the alarm was against an
+        adopted level."""
+        if self._level_n > 0 or self._upper_n == 0:
+            return 0.0
+        sigma = self.baseline_log_std
+        gap = (level - self.baseline_log_mean) / sigma - 2.0 / math.sqrt(self._upper_n)
+        return max(gap, 0.0)
 
     def _reset_statistics(self) -> None:
         self._upper = 0.0
@@ -470,6 +525,7 @@ class CusumDetector:
         Otherwise (a false alarm, a recovery: ``count`` 0) the baseline is the reference again.
         """
         base = self.baseline_log_mean
+        self._alarm_gap = 0.0
         if count > 0 and log_sum / count - base > math.log1p(self.threshold) / 2.0:
             self._level_sum = log_sum
             self._level_n = count
@@ -518,6 +574,7 @@ class CusumDetector:
             "cooldown_sum": self._cooldown_sum,
             "cooldown_early_sum": self._cooldown_early_sum,
             "cooldown_n": float(self._cooldown_n),
+            "alarm_gap": self._alarm_gap,
             "alerts": float(self._alerts),
             **(self.tail.state() if self.tail is not None else {}),
         }
@@ -592,6 +649,16 @@ class CusumDetector:
             else values["cooldown_sum"] * early_n / max(int(values["cooldown_n"]), 1)
         )
         detector._cooldown_n = int(values["cooldown_n"])
+        # Absent from states saved before the transient watch: 0, no watch (the old rule).
+        gap = state.get("alarm_gap", 0.0)
+        detector._alarm_gap = (
+            float(gap)
+            if isinstance(gap, (int, float))
+            and not isinstance(gap, bool)
+            and math.isfinite(float(gap))
+            and gap > 0
+            else 0.0
+        )
         detector._alerts = int(values["alerts"])
         detector.tail = _tail_from_state(state, detector)
         return detector
@@ -600,7 +667,11 @@ class CusumDetector:
 def _tail_from_state(state: Mapping[str, float], detector: CusumDetector) -> TailWatch | None:
     """The tail watch of a saved state (None for states saved before it, or unusable)."""
     try:
-        values = {k: float(state[k]) for k in TailWatch(0.0, 0.0, 1.0, 1.0).state()}
+        fresh = TailWatch(0.0, 0.0, 1.0, 1.0).state()
+        # tail_alarm_share: absent from states saved before it (TAIL_P1, the old recovery)
+        values = {
+            k: float(state.get(k, fresh[k]) if k == "tail_alarm_share" else state[k]) for k in fresh
+        }
     except (KeyError, TypeError, ValueError):
         return None
     if not all(math.isfinite(v) for v in values.values()) or values["tail_upper"] < 0:
@@ -617,4 +688,5 @@ def _tail_from_state(state: Mapping[str, float], detector: CusumDetector) -> Tai
     tail.hits = max(int(values["tail_hits"]), 0)
     tail.armed = values["tail_armed"] >= 0.5
     tail.holds = values["tail_holds"] >= 0.5
+    tail.alarm_share = min(max(values["tail_alarm_share"], TAIL_P1), MAX_RECOVERY_SHARE)
     return tail

@@ -33,6 +33,16 @@ def tail_quantile(logs: FloatArray, threshold: float) -> float | None:
     return log_p95 if log_p95 - float(np.mean(logs)) > math.log1p(threshold) else None
 
 
+MAX_RECOVERY_SHARE = 0.99  # keeps the recovery's log-likelihood ratios finite
+
+
+def recovery_share(share: float, run: int) -> float:
+    """The exceedance share a tail alarm's recovery tests against: the crossing run's share
+    less two standard errors, at least ``TAIL_P1`` (what the alarm was tuned to catch)."""
+    lower = share - 2.0 * math.sqrt(share * (1.0 - share) / max(run, 1))
+    return min(max(lower, TAIL_P1), MAX_RECOVERY_SHARE)
+
+
 class TailWatch:
     """A Bernoulli CUSUM on "this span is further above the current centre than the
     baseline's p95 was above its centre".
@@ -45,7 +55,10 @@ class TailWatch:
     different things. Each span adds its log-likelihood ratio of
     ``TAIL_P1`` against ``TAIL_P0`` (``log 2`` above, ``log(0.9/0.95)`` below); the alert
     comes at ``decision_nats``, as the centre's. After an alert the watch is disarmed (one
-    regression, one alert) until the mirror CUSUM sees the share back at ``TAIL_P0``.
+    regression, one alert) until the mirror CUSUM sees the share back at ``TAIL_P0``, tested
+    against the alarm's own share (``recovery_share``: that of the run that crossed, less two
+    standard errors, at least ``TAIL_P1``): a burst's alarm (most spans above) is over within a
+    few spans of the burst, a spread regression's (~15%) recovers as against ``TAIL_P1``.
     """
 
     UP = (math.log(TAIL_P1 / TAIL_P0), math.log((1.0 - TAIL_P1) / (1.0 - TAIL_P0)))
@@ -61,11 +74,17 @@ class TailWatch:
         self.hits = 0  # exceedances among them
         self.armed = True
         self.holds = False  # this watch's alert holds the centre's (until it recovers)
+        # The share the recovery tests against: the alarm's own share, less two standard
+        # errors, and at least TAIL_P1 (a burst's alarm is then over within a few spans).
+        self.alarm_share = TAIL_P1
 
     def _steps(self, above: NDArray[np.bool_]) -> FloatArray:
-        up, down = self.UP
-        steps = np.where(above, up, down)
-        return steps if self.armed else -steps
+        if self.armed:
+            up, down = self.UP
+            return np.where(above, up, down)
+        share = self.alarm_share
+        up, down = math.log(share / TAIL_P0), math.log((1.0 - share) / (1.0 - TAIL_P0))
+        return -np.where(above, up, down)
 
     def feed(self, logs: FloatArray, first_index: int) -> list[tuple[int, float, bool]]:
         """Feed log durations; per crossing: (index, exceedance share of the crossing run,
@@ -93,6 +112,7 @@ class TailWatch:
             if crossed.any():
                 share = self.hits / max(self.run, 1)
                 alerts.append((first_index + start + end, share, self.armed))
+                self.alarm_share = recovery_share(share, self.run) if self.armed else TAIL_P1
                 self.armed = not self.armed
                 self.upper, self.run, self.hits = 0.0, 0, 0
             start += end + 1
@@ -114,4 +134,5 @@ class TailWatch:
             "tail_hits": float(self.hits),
             "tail_armed": 1.0 if self.armed else 0.0,
             "tail_holds": 1.0 if self.holds else 0.0,
+            "tail_alarm_share": self.alarm_share,
         }
