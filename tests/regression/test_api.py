@@ -82,6 +82,16 @@ def test_baselines_crud_and_comparisons(api) -> None:  # type: ignore[no-untyped
     slow = next(c for c in report["comparisons"] if c["operation"] == "svc :: slow")
     assert 1.15 < slow["ratio"] < 1.35
     assert slow["ratio_ci_low"] < slow["ratio"] < slow["ratio_ci_high"]
+    # what moved, as data: the centre and the tails each with its test, as the CLI shows them
+    assert [t["name"] for t in slow["statistics"]] == ["median", "p95", "p99"]
+    median = slow["statistics"][0]
+    assert median["regressed"] is True
+    assert median["ratio"] == pytest.approx(slow["ratio"])
+    assert median["p_adjusted"] < report["alpha"]
+    assert median["upper"] >= 1.0 + report["threshold"]
+    assert (slow["design"], slow["baseline_runs"], slow["candidate_runs"]) == ("independent", 1, 1)
+    assert slow["run_noise"] is None
+    assert (report["pass_confidence"], report["metric"]) == (0.85, "wall")
 
     # baseline vs baseline, and the reverse direction is an improvement
     back = client.post("/api/comparisons", json={"baseline": "v2", "candidate": {"baseline": "v1"}})

@@ -61,6 +61,18 @@ class BaselineOut(BaseModel):
     spans: int
 
 
+class StatisticOut(BaseModel):
+    """One statistic of a comparison: the centre ("median"), "p95" or "p99"."""
+
+    name: str
+    ratio: float | None = Field(description="candidate / baseline")
+    upper: float | None = Field(description="the one-sided 1 - alpha upper bound of the ratio")
+    upper_pass: float | None = Field(description="its upper bound at the pass confidence")
+    p_value: float | None
+    p_adjusted: float | None = Field(description="weighted Benjamini-Hochberg, whole family")
+    regressed: bool = Field(description="significantly slower and reaching the threshold")
+
+
 class ComparisonOut(BaseModel):
     operation: str
     baseline_n: int
@@ -76,6 +88,14 @@ class ComparisonOut(BaseModel):
     reason: str
     alpha: float
     confidence: float
+    pass_confidence: float
+    statistics: list[StatisticOut] = Field(description="the centre and the tails, as tested")
+    design: str = Field(description="independent spans, several runs, or paired A/B blocks")
+    baseline_runs: int
+    candidate_runs: int
+    run_noise: float | None = Field(
+        description="run-to-run noise of the level that widened the comparison, when runs"
+    )
 
 
 class GateReportOut(BaseModel):
@@ -86,6 +106,8 @@ class GateReportOut(BaseModel):
     message: str
     threshold: float
     alpha: float
+    pass_confidence: float
+    metric: str = Field(description="wall (span durations) or cpu (thread CPU time)")
     comparisons: list[ComparisonOut]
     only_in_baseline: list[str]
     only_in_candidate: list[str]
