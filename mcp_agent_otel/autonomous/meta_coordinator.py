@@ -148,6 +148,8 @@ class MetaCoordinator:
         cache = self.analyzer.cache
         if isinstance(cache, EnvironmentChangeListener):  # tools/list_changed invalidates
             discovery.add_listener(cache.on_environment_change)
+        # A runtime Protocol check costs ~10 us: made once per cache, not once per run.
+        self._reporter: tuple[object, OutcomeReporter | None] = (None, None)
         self.engine = engine if engine is not None else DecisionEngine()
         self.call_timeout_s = call_timeout_s
         self.allow_destructive = allow_destructive
@@ -284,8 +286,12 @@ class MetaCoordinator:
     def _report_outcome(self, task: str, fingerprint: str, decision: Decision, *, ok: bool) -> None:
         """Let a cache drop an analysis whose plan had low confidence or failed."""
         cache = self.analyzer.cache
-        if cache is not None and isinstance(cache, OutcomeReporter):
-            cache.report_outcome(task, fingerprint, decision.confidence, ok)
+        seen, reporter = self._reporter
+        if cache is not seen:
+            reporter = cache if isinstance(cache, OutcomeReporter) else None
+            self._reporter = (cache, reporter)
+        if reporter is not None:
+            reporter.report_outcome(task, fingerprint, decision.confidence, ok)
 
     async def _execute(self, analysis: TaskAnalysis, decision: Decision) -> tuple[StepResult, ...]:
         with spans.stage_span(
