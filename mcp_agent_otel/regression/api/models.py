@@ -76,6 +76,14 @@ class ComparisonOut(BaseModel):
     reason: str
     alpha: float
     confidence: float
+    design: str = Field(
+        "independent", description="independent spans, several runs, or paired A/B blocks"
+    )
+    baseline_runs: int = 1
+    candidate_runs: int = 1
+    run_noise: float | None = Field(
+        None, description="run-to-run noise of the level (relative) when runs widened it"
+    )
 
 
 class GateReportOut(BaseModel):
