@@ -5,6 +5,11 @@ bounded, seeded sample of raw durations drawn from the stored reservoirs in prop
 spans each reservoir stands for. A time-range snapshot takes the reservoir samples that fall
 in the range; for a narrow range of a long history these are few, and a comparison then says
 "inconclusive" with the sample size it would need rather than guessing.
+
+A version's snapshot also holds the summary of each run (``mcp_agent.run.id``) of each
+operation, kept exactly at ingest: with several runs, its ``evidence`` is ``SampledRuns`` and a
+comparison is widened by the run-to-run noise, as for spans files grouped by run. A time-range
+snapshot has no runs (the summaries are not kept per time bucket): it is one pool of spans.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from numpy.typing import NDArray
 from mcp_agent_otel.errors import InputError
 from mcp_agent_otel.regression import reservoir
 from mcp_agent_otel.regression.operation import OperationKey
+from mcp_agent_otel.regression.run_variance import RunSummary, SampledRuns
 from mcp_agent_otel.regression.sketch import QuantileSketch
 from mcp_agent_otel.regression.store import (
     BaselineNotFoundError,
@@ -104,10 +110,19 @@ class OperationSnapshot:
     errors: int
     sketch: QuantileSketch
     samples: reservoir.Samples
+    runs: tuple[tuple[str, RunSummary], ...] = ()  # (run id, summary), by run id
 
     @property
     def durations(self) -> NDArray[np.float64]:
         return reservoir.durations(self.samples)
+
+    @property
+    def evidence(self) -> NDArray[np.float64] | SampledRuns:
+        """What a comparison takes: the sampled durations, with the runs' summaries when
+        there are several runs (one run, or none known, is one pool of spans)."""
+        if len(self.runs) < 2:
+            return self.durations
+        return SampledRuns(self.durations, tuple(summary for _, summary in self.runs))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +181,24 @@ def snapshot(store: Store, selector: Selector) -> dict[OperationKey, OperationSn
     for op_id, snap in totals.items():
         rng = reservoir.rng_for(store.seed, op_id, 7)
         snap.samples = reservoir.weighted_merge(parts.get(op_id, []), store.reservoir_size, rng)
+    if selector.version is not None:
+        for op_id, runs in _runs(store, selector, sorted(totals)).items():
+            totals[op_id].runs = runs
     return {snap.key: snap for snap in totals.values()}
+
+
+def _runs(
+    store: Store, selector: Selector, op_ids: list[int]
+) -> dict[int, tuple[tuple[str, RunSummary], ...]]:
+    """Per operation, each run's summary over the selected version (environments merged)."""
+    merged: dict[int, dict[str, RunSummary]] = {}
+    for row in store.run_rows(
+        op_ids=op_ids, version=selector.version, environment=selector.environment
+    ):
+        by_run = merged.setdefault(row.op_id, {})
+        stored = by_run.get(row.run_id)
+        by_run[row.run_id] = row.summary if stored is None else stored.merge(row.summary)
+    return {op: tuple(sorted(by_run.items())) for op, by_run in merged.items()}
 
 
 def create_baseline(store: Store, name: str, selector: Selector) -> BaselineInfo:
@@ -178,7 +210,7 @@ def create_baseline(store: Store, name: str, selector: Selector) -> BaselineInfo
             "(`mcp-agent-otel analyzer stats` lists the versions seen)"
         )
     rows = [
-        BaselineOperationRow(s.key, s.count, s.errors, s.sketch, s.samples)
+        BaselineOperationRow(s.key, s.count, s.errors, s.sketch, s.samples, s.runs)
         for s in sorted(snap.values(), key=lambda s: s.key)
     ]
     store.insert_baseline(name, selector.to_dict(), rows)
@@ -214,6 +246,6 @@ def delete_baseline(store: Store, name: str) -> None:
 def baseline_snapshot(store: Store, name: str) -> dict[OperationKey, OperationSnapshot]:
     row = _row(store, name)
     return {
-        op.key: OperationSnapshot(op.key, op.count, op.errors, op.sketch, op.samples)
+        op.key: OperationSnapshot(op.key, op.count, op.errors, op.sketch, op.samples, op.runs)
         for op in store.baseline_operations(row.id)
     }

@@ -1,8 +1,9 @@
 """Comparisons and the CI gate: a baseline against a candidate, per operation, one verdict.
 
 The candidate is another baseline, the stored spans of a version or a time range, or raw
-durations (a CI run's spans file); durations may be grouped by run (``run_variance.Runs``) or
-be paired A/B blocks. The statistics are ``statistics.compare_many`` (one weighted
+durations (a CI run's spans file); durations may be grouped by run (``run_variance.Runs``, or
+for a stored baseline or version a sample with each run's summary, ``SampledRuns``) or be
+paired A/B blocks. The statistics are ``statistics.compare_many`` (one weighted
 Benjamini-Hochberg family over the centre, p95 and p99 of every operation compared). The
 gate's verdict: ``regression`` (exit 1) when any operation regressed, else ``inconclusive``
 (exit 2) when any operation could not be decided (or none could be compared), else ``pass``
@@ -22,7 +23,7 @@ from mcp_agent_otel.regression import live_detection, statistics
 from mcp_agent_otel.regression.baselines import Selector, baseline_snapshot, snapshot
 from mcp_agent_otel.regression.comparison import Comparison, Verdict
 from mcp_agent_otel.regression.operation import OperationKey
-from mcp_agent_otel.regression.run_variance import Runs
+from mcp_agent_otel.regression.run_variance import Runs, SampledRuns
 from mcp_agent_otel.regression.store import Store
 
 EXIT_PASS = 0
@@ -34,7 +35,8 @@ REGRESSION = "regression"
 INCONCLUSIVE = "inconclusive"
 
 Durations = NDArray[np.float64]
-Evidence = Durations | Runs  # one side of an operation: its spans, or its spans by run
+# One side of an operation: its spans, its spans by run, or (stored) a sample and its runs.
+Evidence = Durations | Runs | SampledRuns
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,9 +93,11 @@ def positive(durations: Durations) -> Durations:
     return live_detection.positive(np.asarray(durations, dtype=np.float64))
 
 
-def positive_evidence(evidence: Evidence) -> Durations | Runs:
+def positive_evidence(evidence: Evidence) -> Evidence:
     if isinstance(evidence, Runs):
         return Runs(tuple(positive(np.asarray(g, dtype=np.float64)) for g in evidence.groups))
+    if isinstance(evidence, SampledRuns):
+        return SampledRuns(positive(np.asarray(evidence.sample, dtype=np.float64)), evidence.runs)
     return positive(evidence)
 
 
@@ -230,7 +234,7 @@ class Candidate:
 def candidate_durations(store: Store, candidate: Candidate) -> dict[OperationKey, Evidence]:
     if candidate.durations is not None:
         return {
-            k: v if isinstance(v, Runs) else np.asarray(v, dtype=np.float64)
+            k: v if isinstance(v, Runs | SampledRuns) else np.asarray(v, dtype=np.float64)
             for k, v in candidate.durations.items()
         }
     if candidate.baseline is not None:
@@ -238,7 +242,7 @@ def candidate_durations(store: Store, candidate: Candidate) -> dict[OperationKey
     else:
         assert candidate.selector is not None
         snap = snapshot(store, candidate.selector)
-    return {key: s.durations for key, s in snap.items()}
+    return {key: s.evidence for key, s in snap.items()}
 
 
 def run_comparison(
@@ -255,7 +259,7 @@ def run_comparison(
     """Baseline ``baseline`` against ``candidate``. Raises BaselineNotFoundError (with the
     message to show) when a named baseline does not exist."""
     base: dict[OperationKey, Evidence] = {
-        key: s.durations for key, s in baseline_snapshot(store, baseline).items()
+        key: s.evidence for key, s in baseline_snapshot(store, baseline).items()
     }
     cand = candidate_durations(store, candidate)
     if service is not None:

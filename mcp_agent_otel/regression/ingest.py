@@ -42,9 +42,10 @@ from mcp_agent_otel.regression.alerts import Alert, AlertFanout
 from mcp_agent_otel.regression.config import AnalyzerConfig
 from mcp_agent_otel.regression.live_detection import DetectorBank
 from mcp_agent_otel.regression.operation import OperationKey
+from mcp_agent_otel.regression.run_variance import RunSummary
 from mcp_agent_otel.regression.spool import Spool, SpoolError
 from mcp_agent_otel.regression.spool import read_records as spool_records
-from mcp_agent_otel.regression.store import FlushBatch, Store, StoreError
+from mcp_agent_otel.regression.store import FlushBatch, Store, StoreError, merge_runs
 
 _log = logging.getLogger(__name__)
 
@@ -336,6 +337,8 @@ class Ingestor:
             else:
                 stored.merge(agg)
 
+        self._summarise_runs(columns, local, pairs, op_ids, durations, end_s)
+
         # Per operation, in arrival order: reservoirs and the live detector.
         op_order = np.argsort(local, kind="stable")
         op_counts = np.bincount(local, minlength=len(pairs))
@@ -353,6 +356,37 @@ class Ingestor:
             if self.detectors is not None:
                 self._detect(op_id, keys[li], res, durations[idx], columns, idx)
         return len(columns)
+
+    def _summarise_runs(
+        self,
+        columns: otlp.SpanColumns,
+        local: np.ndarray,
+        pairs: list[tuple[int, str]],
+        op_ids: list[int | None],
+        durations: np.ndarray,
+        end_s: np.ndarray,
+    ) -> None:
+        """Per (operation, run id): count, mean and scatter of the positive log durations,
+        merged into the pending runs (what a stored baseline's run-to-run variance needs).
+        A local operation is one (resource, span name), so it has one run id."""
+        positive = np.isfinite(durations) & (durations > 0)
+        if not positive.any():
+            return
+        n = len(pairs)
+        loc = local[positive]
+        logs = np.log(durations[positive])
+        counts = np.bincount(loc, minlength=n)
+        means = np.bincount(loc, logs, minlength=n) / np.maximum(counts, 1)
+        m2 = np.bincount(loc, (logs - means[loc]) ** 2, minlength=n)
+        last = float(end_s.max())  # for retention only: the request's last end will do
+        pending = self._pending.runs
+        rows = zip(counts.tolist(), means.tolist(), m2.tolist(), pairs, op_ids, strict=True)
+        for spans, mean, scatter, (r, _), op_id in rows:
+            if spans:
+                assert op_id is not None
+                res = columns.resources[r]
+                key = (op_id, res.version, res.environment, columns.run_ids[r])
+                merge_runs(pending, key, RunSummary(spans, mean, scatter), last)
 
     def _detect(
         self,
@@ -471,6 +505,8 @@ class Ingestor:
             pending.buckets[key] = agg
         for rkey, chunks in batch.samples.items():
             pending.samples[rkey] = chunks + pending.samples.get(rkey, [])
+        for run_key, (summary, last) in batch.runs.items():
+            merge_runs(pending.runs, run_key, summary, last)
         pending.operations.update(batch.operations)
         pending.alerts[:0] = batch.alerts
         pending.counters.update(batch.counters)

@@ -12,7 +12,6 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -116,13 +115,6 @@ def _older_than(request: ExportTraceServiceRequest, cutoff_ns: int) -> int:
     )
 
 
-def _run_id(resource_spans: Any) -> str:
-    for kv in resource_spans.resource.attributes:
-        if kv.key == semconv.RUN_ID:
-            return str(kv.value.string_value or kv.value.int_value or "")
-    return ""
-
-
 def _cpu_times(request: ExportTraceServiceRequest) -> Iterator[tuple[int, str, float]]:
     """(resource index, span name, CPU ms) of every span carrying ``mcp_agent.cpu_time_ms``."""
     for index, resource_spans in enumerate(request.resource_spans):
@@ -166,7 +158,7 @@ def file_samples(
         for request in iter_requests(path, report):
             columns, rejections = otlp.extract(request, limits)
             report.rejected += rejections.total
-            runs = [_run_id(rs) for rs in request.resource_spans]
+            runs = columns.run_ids
             wanted = [
                 (service is None or res.service == service)
                 and (version is None or res.version == version)

@@ -189,6 +189,8 @@ class SpanColumns:
     cache: NDArray[np.int8]  # 1 hit, 0 miss, -1 no cache attribute
     trace_ids: list[bytes]
     span_ids: list[bytes]
+    # ``mcp_agent.run.id`` of each resource ("" when absent): the run its spans belong to.
+    run_ids: list[str] = dataclasses.field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -209,6 +211,7 @@ class SpanColumns:
             cache=self.cache[index],
             trace_ids=[self.trace_ids[i] for i in index],
             span_ids=[self.span_ids[i] for i in index],
+            run_ids=self.run_ids,
         )
 
 
@@ -273,6 +276,15 @@ def _capped_resource_key(attributes: Any, rejections: Rejections) -> ResourceKey
     )
 
 
+def run_id(attributes: Any) -> str:
+    """The resource's ``mcp_agent.run.id`` ("" when absent), capped like the other resource
+    values."""
+    for kv in attributes:
+        if kv.key == semconv.RUN_ID:
+            return truncate(_string(kv.value), MAX_RESOURCE_VALUE_CHARS)
+    return ""
+
+
 def _resource_key(attributes: Any) -> ResourceKey:
     service = version = env = legacy_env = ""
     for kv in attributes:
@@ -331,6 +343,7 @@ def extract(
     scan_cache = raw is None or _CACHE_KEY_BYTES in raw
     rejections = Rejections()
     resources: list[ResourceKey] = []
+    run_ids: list[str] = []
     res_index: list[int] = []
     names: list[str] = []
     starts: list[int] = []
@@ -343,6 +356,7 @@ def extract(
     for resource_spans in request.resource_spans:
         index = len(resources)
         resources.append(_capped_resource_key(resource_spans.resource.attributes, rejections))
+        run_ids.append(run_id(resource_spans.resource.attributes))
         for scope_spans in resource_spans.scope_spans:
             spans = scope_spans.spans
             n = len(spans)
@@ -380,7 +394,7 @@ def extract(
                 cache.extend([-1] * n)
     total = len(names)
     if total == 0:
-        return _empty_columns(resources), rejections
+        return _empty_columns(resources, run_ids), rejections
     if max(map(len, names)) > MAX_SPAN_NAME_CHARS:
         long_names = sum(len(n) > MAX_SPAN_NAME_CHARS for n in names)
         rejections.warnings[NAME_TRUNCATED] += long_names
@@ -429,13 +443,14 @@ def extract(
         cache=np.array(cache, dtype=np.int8),
         trace_ids=trace_ids,
         span_ids=span_ids,
+        run_ids=run_ids,
     )
     if not valid.all():
         columns = columns.select(valid)
     return columns, rejections
 
 
-def _empty_columns(resources: list[ResourceKey]) -> SpanColumns:
+def _empty_columns(resources: list[ResourceKey], run_ids: list[str]) -> SpanColumns:
     return SpanColumns(
         resources=resources,
         resource_index=np.zeros(0, dtype=np.int32),
@@ -446,4 +461,5 @@ def _empty_columns(resources: list[ResourceKey]) -> SpanColumns:
         cache=np.zeros(0, dtype=np.int8),
         trace_ids=[],
         span_ids=[],
+        run_ids=run_ids,
     )

@@ -46,7 +46,8 @@ judged on three statistics: the centre ("median") and the tail quantiles p95 and
   with the Hodges-Lehmann bound (efficiency 0.955) needs ``pass_confidence`` <= ~0.87; at 0.90
   only 93.7% of such runs passed. Because rule 2 comes before rule 3, a lower pass confidence
   never lets a significant threshold-sized slowdown through.
-* **Runs as the unit of evidence.** A side given as ``Runs`` (its spans grouped by run id) with
+* **Runs as the unit of evidence.** A side given as ``Runs`` (its spans grouped by run id), or
+  as ``SampledRuns`` (a stored baseline: a sample of its spans and each run's summary), with
   several runs gives the run-to-run variance of the log level (one-way random effects, method
   of moments, floored at 0); it is added to the centre's and the tails' variances as
   ``tau^2 (1/runs_b + 1/runs_c)`` with Satterthwaite degrees of freedom: the candidate's run
@@ -113,7 +114,13 @@ from mcp_agent_otel.regression.log_durations import (
 )
 from mcp_agent_otel.regression.multiple_testing import benjamini_hochberg
 from mcp_agent_otel.regression.one_sided import Stat, normal_stat
-from mcp_agent_otel.regression.run_variance import Runs, Side, run_noise, side_durations
+from mcp_agent_otel.regression.run_variance import (
+    Runs,
+    SampledRuns,
+    Side,
+    run_noise,
+    side_durations,
+)
 from mcp_agent_otel.regression.sample_size import (
     REQUIRED_POWER,
     required_sample_size,
@@ -134,6 +141,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "Comparison",
     "Runs",
+    "SampledRuns",
     "Side",
     "StatisticTest",
     "Verdict",
@@ -190,15 +198,20 @@ def _measure(
     paired: bool,
 ) -> _Measured:
     label = f"operation {operation!r}: " if operation else ""
-    base, groups_b = side_durations(baseline, f"{label}baseline")
-    cand, groups_c = side_durations(candidate, f"{label}candidate")
+    base, groups_b, summaries_b = side_durations(baseline, f"{label}baseline")
+    cand, groups_c, summaries_c = side_durations(candidate, f"{label}candidate")
     log_b, log_c = log_durations(base, cand)
     # Sorted once: the HL selection needs it, and it makes every sum independent of input order.
     log_b, log_c = np.sort(log_b), np.sort(log_c)
     welch = welch_log(log_b, log_c)
     enough = base.size >= min_samples and cand.size >= min_samples and math.isfinite(welch.p_slower)
-    runs_b, runs_c = len(groups_b), len(groups_c)
+    runs_b, runs_c = len(summaries_b), len(summaries_c)
     if paired:
+        if isinstance(baseline, SampledRuns) or isinstance(candidate, SampledRuns):
+            raise ValueError(
+                f"{label}a paired comparison needs the spans of every A/B block; a stored "
+                "baseline keeps a sample of its spans only (compare spans files instead)"
+            )
         if runs_b != runs_c:
             raise ValueError(
                 f"{label}paired comparison needs as many baseline as candidate blocks, got "
@@ -207,7 +220,7 @@ def _measure(
         return _measure_paired(
             operation, groups_b, groups_c, welch.spread_sq, alpha, pass_confidence, enough
         )
-    noise = run_noise(groups_b, groups_c)
+    noise = run_noise(summaries_b, summaries_c)
     design = "runs" if noise.df > 0 else "independent"
     if design == "runs":
         se, df = noise.widen(welch.se, welch.df)

@@ -1,5 +1,5 @@
-"""The analyzer's SQLite store (WAL): operations, per-bucket sketches, reservoirs, baselines,
-detector states, alerts and ingest counters.
+"""The analyzer's SQLite store (WAL): operations, per-bucket sketches, reservoirs, per-run
+summaries, baselines, detector states, alerts and ingest counters.
 
 Every write is one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error),
 so a bad batch never leaves half of itself behind and never touches rows it did not own.
@@ -36,8 +36,12 @@ from mcp_agent_otel.regression import reservoir
 from mcp_agent_otel.regression.aggregates import BucketAggregate, BucketKey, ReservoirKey
 from mcp_agent_otel.regression.alerts import Alert
 from mcp_agent_otel.regression.operation import OperationKey
+from mcp_agent_otel.regression.run_variance import RunSummary
 from mcp_agent_otel.regression.sketch import QuantileSketch
 
+# The tables ``runs`` and ``baseline_runs`` came later: they are only added (CREATE TABLE IF NOT
+# EXISTS on open), which is the whole migration, so a database of either age opens with either
+# program; a baseline made before them has no runs and compares as it always did.
 SCHEMA_VERSION = 1
 _SPOOL_COMMITTED = "spool_committed"
 _BUSY_TIMEOUT_MS = 30_000
@@ -94,6 +98,27 @@ CREATE TABLE IF NOT EXISTS baseline_operations (
     samples BLOB NOT NULL,
     PRIMARY KEY (baseline_id, service, name)
 );
+CREATE TABLE IF NOT EXISTS runs (
+    op_id INTEGER NOT NULL,
+    version TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    mean_log REAL NOT NULL,
+    m2_log REAL NOT NULL,
+    last_time REAL NOT NULL,
+    PRIMARY KEY (op_id, version, environment, run_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS baseline_runs (
+    baseline_id INTEGER NOT NULL REFERENCES baselines (id) ON DELETE CASCADE,
+    service TEXT NOT NULL,
+    name TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    mean_log REAL NOT NULL,
+    m2_log REAL NOT NULL,
+    PRIMARY KEY (baseline_id, service, name, run_id)
+);
 CREATE TABLE IF NOT EXISTS detectors (
     op_id INTEGER PRIMARY KEY,
     baseline_id INTEGER NOT NULL,
@@ -125,6 +150,19 @@ class BaselineNotFoundError(errors.McpAgentOtelError, LookupError):
     pass
 
 
+RunKey = tuple[int, str, str, str]  # (operation id, version, environment, run id)
+
+
+def merge_runs(
+    into: dict[RunKey, tuple[RunSummary, float]], key: RunKey, summary: RunSummary, last: float
+) -> None:
+    """Add one run's new spans (``summary``, ending by ``last``) to ``into``."""
+    stored = into.get(key)
+    into[key] = (
+        (summary, last) if stored is None else (stored[0].merge(summary), max(stored[1], last))
+    )
+
+
 @dataclasses.dataclass
 class FlushBatch:
     """Everything one write-behind flush (or one offline ingest) stores, in one transaction."""
@@ -132,6 +170,8 @@ class FlushBatch:
     operations: dict[int, OperationKey] = dataclasses.field(default_factory=dict)
     buckets: dict[BucketKey, BucketAggregate] = dataclasses.field(default_factory=dict)
     samples: dict[ReservoirKey, list[reservoir.Samples]] = dataclasses.field(default_factory=dict)
+    # Per (operation, version, environment, run id): the run's summary and its last end (s).
+    runs: dict[RunKey, tuple[RunSummary, float]] = dataclasses.field(default_factory=dict)
     detector_states: dict[int, tuple[int, str]] = dataclasses.field(default_factory=dict)
     alerts: list[Alert] = dataclasses.field(default_factory=list)
     counters: Counter[str] = dataclasses.field(default_factory=Counter)
@@ -143,6 +183,7 @@ class FlushBatch:
         return not (
             self.buckets
             or self.samples
+            or self.runs
             or self.detector_states
             or self.alerts
             or self.counters
@@ -180,12 +221,22 @@ class BaselineRow:
 
 
 @dataclasses.dataclass(frozen=True)
+class RunRow:
+    op_id: int
+    version: str
+    environment: str
+    run_id: str
+    summary: RunSummary
+
+
+@dataclasses.dataclass(frozen=True)
 class BaselineOperationRow:
     key: OperationKey
     count: int
     errors: int
     sketch: QuantileSketch
     samples: reservoir.Samples
+    runs: tuple[tuple[str, RunSummary], ...] = ()  # (run id, summary); () before runs were kept
 
 
 class Store:
@@ -348,7 +399,7 @@ class Store:
         ).fetchall()
         victims = [int(r[0]) for r in rows if int(r[0]) not in keep][:wanted]
         for op_id in victims:
-            for table in ("buckets", "reservoirs", "detectors"):
+            for table in ("buckets", "reservoirs", "runs", "detectors"):
                 cur.execute(f"DELETE FROM {table} WHERE op_id = ?", (op_id,))
             cur.execute("DELETE FROM operations WHERE id = ?", (op_id,))
         return victims
@@ -373,6 +424,7 @@ class Store:
                 )
             self._merge_buckets(cur, batch.buckets)
             self._merge_reservoirs(cur, batch.samples)
+            self._merge_runs(cur, batch.runs)
             cur.executemany(
                 "INSERT OR REPLACE INTO detectors (op_id, baseline_id, state) VALUES (?, ?, ?)",
                 [(op, base, state) for op, (base, state) in batch.detector_states.items()],
@@ -463,6 +515,27 @@ class Store:
             rows,
         )
 
+    @staticmethod
+    def _merge_runs(cur: sqlite3.Cursor, pending: dict[RunKey, tuple[RunSummary, float]]) -> None:
+        rows = []
+        for key, (summary, last) in pending.items():
+            stored = cur.execute(
+                "SELECT count, mean_log, m2_log, last_time FROM runs WHERE op_id = ? AND "
+                "version = ? AND environment = ? AND run_id = ?",
+                key,
+            ).fetchone()
+            if stored is not None:
+                summary = RunSummary(int(stored[0]), float(stored[1]), float(stored[2])).merge(
+                    summary
+                )
+                last = max(last, float(stored[3]))
+            rows.append((*key, summary.spans, summary.mean, summary.m2, last))
+        cur.executemany(
+            "INSERT OR REPLACE INTO runs (op_id, version, environment, run_id, count, mean_log, "
+            "m2_log, last_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
     # --- retention -----------------------------------------------------------------------------
     def prune(self, before: float) -> dict[str, int]:
         """Delete data older than ``before`` (unix s); operations left with no data go too,
@@ -472,15 +545,18 @@ class Store:
             reservoirs = cur.execute(
                 "DELETE FROM reservoirs WHERE last_time < ?", (before,)
             ).rowcount
+            runs = cur.execute("DELETE FROM runs WHERE last_time < ?", (before,)).rowcount
             alerts = cur.execute("DELETE FROM alerts WHERE created < ?", (before,)).rowcount
             operations = cur.execute(
                 "DELETE FROM operations WHERE id NOT IN (SELECT op_id FROM buckets) "
                 "AND id NOT IN (SELECT op_id FROM reservoirs)"
             ).rowcount
             cur.execute("DELETE FROM detectors WHERE op_id NOT IN (SELECT id FROM operations)")
+            cur.execute("DELETE FROM runs WHERE op_id NOT IN (SELECT id FROM operations)")
         return {
             "buckets": buckets,
             "reservoirs": reservoirs,
+            "runs": runs,
             "alerts": alerts,
             "operations": operations,
         }
@@ -526,6 +602,26 @@ class Store:
         with self._read() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [ReservoirRow(r[0], r[1], r[2], r[3], r[4], reservoir.decode(r[5])) for r in rows]
+
+    def run_rows(
+        self,
+        *,
+        op_ids: Sequence[int] | None = None,
+        version: str | None = None,
+        environment: str | None = None,
+    ) -> list[RunRow]:
+        sql = (
+            "SELECT op_id, version, environment, run_id, count, mean_log, m2_log FROM runs "
+            "WHERE 1=1"
+        )
+        where, args = _filters(op_ids, version, environment)
+        sql += where + " ORDER BY op_id, run_id, version, environment"
+        with self._read() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        return [
+            RunRow(r[0], r[1], r[2], r[3], RunSummary(int(r[4]), float(r[5]), float(r[6])))
+            for r in rows
+        ]
 
     def versions(self) -> list[tuple[str, str, int]]:
         """(version, environment, spans) seen, newest data first."""
@@ -598,6 +694,15 @@ class Store:
                         for op in operations
                     ],
                 )
+                cur.executemany(
+                    "INSERT INTO baseline_runs (baseline_id, service, name, run_id, count, "
+                    "mean_log, m2_log) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (baseline_id, op.key.service, op.key.name, run, r.spans, r.mean, r.m2)
+                        for op in operations
+                        for run, r in op.runs
+                    ],
+                )
         except sqlite3.IntegrityError:
             raise BaselineExistsError(
                 f"a baseline named {name!r} exists already; delete it first or choose another name"
@@ -626,6 +731,16 @@ class Store:
                 "WHERE baseline_id = ? ORDER BY service, name",
                 (baseline_id,),
             ).fetchall()
+            run_rows = conn.execute(
+                "SELECT service, name, run_id, count, mean_log, m2_log FROM baseline_runs "
+                "WHERE baseline_id = ? ORDER BY service, name, run_id",
+                (baseline_id,),
+            ).fetchall()
+        runs: dict[tuple[str, str], list[tuple[str, RunSummary]]] = {}
+        for service, name, run, count, mean, m2 in run_rows:
+            runs.setdefault((service, name), []).append(
+                (str(run), RunSummary(int(count), float(mean), float(m2)))
+            )
         return [
             BaselineOperationRow(
                 OperationKey(r[0], r[1]),
@@ -633,6 +748,7 @@ class Store:
                 int(r[3]),
                 QuantileSketch.from_bytes(r[4]),
                 reservoir.decode(r[5]),
+                tuple(runs.get((r[0], r[1]), ())),
             )
             for r in rows
         ]
@@ -643,6 +759,7 @@ class Store:
             if row is None:
                 return False
             cur.execute("DELETE FROM baseline_operations WHERE baseline_id = ?", (row[0],))
+            cur.execute("DELETE FROM baseline_runs WHERE baseline_id = ?", (row[0],))
             cur.execute("DELETE FROM detectors WHERE baseline_id = ?", (row[0],))
             cur.execute("DELETE FROM baselines WHERE id = ?", (row[0],))
         return True

@@ -29,8 +29,10 @@ def request(
     errors: Iterable[int] = (),
     cache: dict[int, bool | str] | None = None,
     extra_attributes: int = 0,
+    run_id: str | None = None,
 ) -> ExportTraceServiceRequest:
-    """One resource, one scope; span i has durations_ms[i] and names[i % len(names)]."""
+    """One resource, one scope; span i has durations_ms[i] and names[i % len(names)].
+    ``run_id``: the resource's ``mcp_agent.run.id`` (the profile or CI run)."""
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
     attrs = {"service.name": service, "service.version": version}
@@ -38,6 +40,8 @@ def request(
         attrs["deployment.environment.name"] = environment
     if legacy_environment is not None:
         attrs["deployment.environment"] = legacy_environment
+    if run_id is not None:
+        attrs["mcp_agent.run.id"] = run_id
     for key, value in attrs.items():
         rs.resource.attributes.add(key=key).value.string_value = value
     ss = rs.scope_spans.add()
