@@ -22,13 +22,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mcp_agent_otel.regression import dashboard_html, dashboard_model
 from mcp_agent_otel.regression.dashboard_links import JaegerLinks, jaeger_links_from_env
+from mcp_agent_otel.regression.operation import MAX_ID
 from mcp_agent_otel.regression.runtime import RegressionAnalyzer
 from mcp_agent_otel.regression.store import StoreError
 
 TOKEN_COOKIE = "mcp_agent_otel_dashboard_token"
 LOGIN_PATH = "/dashboard/login"
 MAX_LOGIN_BODY = 4096
-MAX_ID = 2**62
 GZIP_MIN_BYTES = 8192
 HEADERS = {
     "Content-Security-Policy": (

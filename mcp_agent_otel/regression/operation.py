@@ -7,6 +7,8 @@ import dataclasses
 from mcp_agent_otel.autonomous.models import Model
 
 SEPARATOR = " :: "
+# The largest operation id a URL may name (ids are SQLite rowids); larger ones are a 422.
+MAX_ID = 2**62
 
 
 @dataclasses.dataclass(frozen=True, order=True)

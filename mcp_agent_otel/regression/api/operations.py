@@ -11,10 +11,9 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from mcp_agent_otel.regression.api.access import token_required
 from mcp_agent_otel.regression.api.models import OperationOut, TrendOut, errors
 from mcp_agent_otel.regression.api.times import time_param
+from mcp_agent_otel.regression.operation import MAX_ID
 from mcp_agent_otel.regression.runtime import RegressionAnalyzer
 from mcp_agent_otel.regression.time_ranges import HELP as TIME_HELP
-
-MAX_ID = 2**62
 
 
 def router(analyzer: RegressionAnalyzer) -> APIRouter:
