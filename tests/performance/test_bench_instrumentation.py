@@ -23,13 +23,13 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 
 from mcp_agent_otel.autonomous.models import (
     Complexity,
@@ -42,16 +42,9 @@ from mcp_agent_otel.autonomous.models import (
 from mcp_agent_otel.instrumentation import traced_stage
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing import spans as stage_spans
+from tests.performance.conftest import CountingProcessor
 
 TARGET_RATIO = 1.3
-
-
-class CountingProcessor(SpanProcessor):
-    def __init__(self) -> None:
-        self.ended = 0
-
-    def on_end(self, span: ReadableSpan) -> None:
-        self.ended += 1
 
 
 TASK = "find the report"
@@ -71,17 +64,6 @@ def work(task: str) -> int:
 
 def analyze(task: str) -> TaskAnalysis:
     return ANALYSIS
-
-
-@pytest.fixture
-def provider() -> Iterator[tuple[TracerProvider, CountingProcessor]]:
-    counting = CountingProcessor()
-    tp = TracerProvider()
-    tp.add_span_processor(counting)
-    stage_spans.use_tracer_provider(tp)
-    yield tp, counting
-    stage_spans.use_tracer_provider(None)
-    tp.shutdown()
 
 
 def per_call_ns(fn: Callable[[str], Any], calls: int) -> float:
@@ -109,9 +91,9 @@ def medians(variants: dict[str, Callable[[str], Any]], calls: int, rounds: int) 
 
 @pytest.mark.bench
 def test_wrapped_call_overhead_against_a_bare_sdk_span(
-    bench: Any, provider: tuple[TracerProvider, CountingProcessor]
+    bench: Any, counted: tuple[TracerProvider, CountingProcessor]
 ) -> None:
-    tp, counting = provider
+    tp, counting = counted
     tracer = tp.get_tracer("bench")
 
     def sdk_span(task: str) -> int:
@@ -198,15 +180,15 @@ def test_wrapped_call_overhead_against_a_bare_sdk_span(
 
 @pytest.mark.bench
 def test_pass_through_cost_without_sdk_and_when_suppressed(
-    bench: Any, provider: tuple[TracerProvider, CountingProcessor]
+    bench: Any, counted: tuple[TracerProvider, CountingProcessor]
 ) -> None:
-    _, counting = provider
+    _, counting = counted
     wrapped = traced_stage("bench.stage")(work)
     calls, rounds = bench.n(300, 4000), bench.n(7, 31)
 
     stage_spans.use_tracer_provider(trace.NoOpTracerProvider())
     no_sdk = medians({"bare": work, "wrapped": wrapped}, calls, rounds)
-    stage_spans.use_tracer_provider(provider[0])
+    stage_spans.use_tracer_provider(counted[0])
     with suppress_instrumentation():
         suppressed = medians({"bare": work, "wrapped": wrapped}, calls, rounds)
     assert counting.ended == 0  # neither opened a recording span

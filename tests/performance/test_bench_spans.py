@@ -13,7 +13,7 @@ ratio; never asserted on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,7 +23,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing import spans as stage_spans
 from tests.conftest import BenchRecorder
-from tests.performance.test_bench_instrumentation import CountingProcessor, medians
+from tests.performance.conftest import CountingProcessor
+from tests.performance.test_bench_instrumentation import medians
 
 pytestmark = pytest.mark.bench
 NAME = "execute_tool calculate"
@@ -35,17 +36,6 @@ ATTRIBUTES: dict[str, Any] = {
     semconv.STEP_ATTEMPT: 0,
     semconv.STEP_FALLBACK: False,
 }
-
-
-@pytest.fixture
-def counted() -> Iterator[tuple[TracerProvider, CountingProcessor]]:
-    counting = CountingProcessor()
-    tp = TracerProvider()
-    tp.add_span_processor(counting)
-    stage_spans.use_tracer_provider(tp)
-    yield tp, counting
-    stage_spans.use_tracer_provider(None)
-    tp.shutdown()
 
 
 def test_stage_span_against_a_bare_sdk_span(
