@@ -148,8 +148,8 @@ class MetaCoordinator:
         cache = self.analyzer.cache
         if isinstance(cache, EnvironmentChangeListener):  # tools/list_changed invalidates
             discovery.add_listener(cache.on_environment_change)
-        # A runtime Protocol check costs ~10 us: made once per cache, not once per run.
-        self._reporter: tuple[object, OutcomeReporter | None] = (None, None)
+        # Decided here, like the listener: a runtime Protocol check costs ~10 us a run.
+        self._reporter = cache if isinstance(cache, OutcomeReporter) else None
         self.engine = engine if engine is not None else DecisionEngine()
         self.call_timeout_s = call_timeout_s
         self.allow_destructive = allow_destructive
@@ -285,13 +285,8 @@ class MetaCoordinator:
 
     def _report_outcome(self, task: str, fingerprint: str, decision: Decision, *, ok: bool) -> None:
         """Let a cache drop an analysis whose plan had low confidence or failed."""
-        cache = self.analyzer.cache
-        seen, reporter = self._reporter
-        if cache is not seen:
-            reporter = cache if isinstance(cache, OutcomeReporter) else None
-            self._reporter = (cache, reporter)
-        if reporter is not None:
-            reporter.report_outcome(task, fingerprint, decision.confidence, ok)
+        if self._reporter is not None:
+            self._reporter.report_outcome(task, fingerprint, decision.confidence, ok)
 
     async def _execute(self, analysis: TaskAnalysis, decision: Decision) -> tuple[StepResult, ...]:
         with spans.stage_span(
