@@ -50,7 +50,9 @@ _active_stage: contextvars.ContextVar[tuple[str, Span] | None] = contextvars.Con
 def use_tracer_provider(provider: TracerProvider | None) -> None:
     """Route the project's stage spans through ``provider`` (None: back to the global one).
 
-    The instrumentor calls this with the provider it was given.
+    A process-wide switch for test and benchmark harnesses (the OTel API's global provider can
+    be set only once per process). Nothing in the package calls it: the instrumentor gives its
+    own tracer to what it wraps and leaves the built-in stage spans on the global provider.
     """
     global _tracer
     with _lock:
