@@ -7,9 +7,9 @@ exporter's ``rotation`` (``max_megabytes``, ``max_backups``), the file is rotate
 a bounded number of backups is kept (``spans.jsonl.1`` the newest), so a long-running agent
 never fills the disk.
 
-``LossCountingExporter`` counts what an exporter could not deliver; ``SampledSpanCounter``
-counts the spans handed to the exporters, so spans still queued when a shutdown gives up
-are counted as lost too.
+``LossCountingExporter`` counts what an exporter delivered and what it could not;
+``CountingBatchSpanProcessor`` (the SDK's batch processor) counts the spans it was handed for
+it, so spans still queued when a shutdown gives up are counted as lost too.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind
 from opentelemetry.util.types import Attributes
@@ -306,25 +306,13 @@ class OtlpJsonFileExporter(SpanExporter):
         return True
 
 
-class SampledSpanCounter(SpanProcessor):
-    """Counts the spans the batch processors are given (ended and sampled)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._lock = threading.Lock()
-
-    def on_end(self, span: ReadableSpan) -> None:
-        if span.context is not None and span.context.trace_flags.sampled:
-            with self._lock:
-                self.count += 1
-
-
 class LossCountingExporter(SpanExporter):
     """Wraps an exporter so that a failed export is counted, logged once, and never raised."""
 
     def __init__(self, inner: SpanExporter, name: str) -> None:
         self.inner = inner
         self.name = name
+        self.handed = 0  # sampled spans its processor queued for it (``count_handed``)
         self.exported = 0
         self.lost = 0
         self.first_failure: str | None = None  # why the first lost batch was lost
@@ -356,6 +344,16 @@ class LossCountingExporter(SpanExporter):
             )
         return result
 
+    def count_handed(self) -> None:
+        with self._lock:
+            self.handed += 1
+
+    @property
+    def unexported(self) -> int:
+        """Spans handed to it and neither delivered nor reported lost: still queued, or
+        dropped from a full queue."""
+        return max(self.handed - self.exported - self.lost, 0)
+
     def stop_retrying(self) -> None:
         """From now on try each batch once: a transient failure (endpoint down) is not retried
         with backoff, and a retry waiting now gives up. For the exit, where retrying only
@@ -381,3 +379,21 @@ class LossCountingExporter(SpanExporter):
             return self.inner.force_flush(timeout_millis)
         except Exception:
             return False
+
+
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """The SDK's batch processor, counting on its exporter the sampled spans it is handed.
+
+    One processor per exporter does both (the count and the queue), so a span costs one
+    processor call at start and one at its end, not two.
+    """
+
+    def __init__(self, exporter: LossCountingExporter) -> None:
+        super().__init__(exporter)
+        self._counted = exporter
+
+    def on_end(self, span: ReadableSpan) -> None:
+        context = span.context
+        if context is not None and context.trace_flags.sampled:  # what the batch exports
+            self._counted.count_handed()
+        super().on_end(span)

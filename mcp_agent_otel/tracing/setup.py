@@ -29,7 +29,7 @@ from pathlib import Path
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
 
 from mcp_agent_otel._version import __version__
@@ -39,9 +39,9 @@ from mcp_agent_otel.tracing import semconv
 from mcp_agent_otel.tracing.export import (
     DEFAULT_BACKUPS,
     DEFAULT_MAX_BYTES,
+    CountingBatchSpanProcessor,
     LossCountingExporter,
     OtlpJsonFileExporter,
-    SampledSpanCounter,
 )
 
 DEFAULT_SERVICE_NAME = "mcp-agent-otel"
@@ -102,7 +102,6 @@ class TracingHandle:
     owned: bool
     exporters: tuple[LossCountingExporter, ...] = ()
     spans_file: Path | None = None
-    sampled: SampledSpanCounter | None = None  # spans handed to the exporters
     abandoned_after_s: float | None = None  # set when a bounded shutdown gave up
 
     @property
@@ -113,20 +112,13 @@ class TracingHandle:
     def lost_spans(self) -> int:
         return sum(e.lost for e in self.exporters)
 
-    def unexported(self, exporter: LossCountingExporter) -> int:
-        """Spans ``exporter`` neither delivered nor reported lost (still queued, or dropped
-        from a full queue)."""
-        if self.sampled is None:
-            return 0
-        return max(self.sampled.count - exporter.exported - exporter.lost, 0)
-
     def loss_report(self) -> str | None:
         """One line on the spans lost so far: how many, where to and why (None: no loss).
         After a shutdown that gave up, spans still queued count as lost."""
         parts = []
         total = 0
         for e in self.exporters:
-            queued = self.unexported(e) if self.abandoned_after_s is not None else 0
+            queued = e.unexported if self.abandoned_after_s is not None else 0
             lost = e.lost + queued
             if not lost:
                 continue
@@ -262,10 +254,8 @@ def configure_tracing(
         max_bytes, backups = spans_file_rotation(env)
         file_exporter = OtlpJsonFileExporter(path, max_bytes=max_bytes, backups=backups)
         exporters.append(LossCountingExporter(file_exporter, f"file ({path})"))
-    sampled = SampledSpanCounter()
-    provider.add_span_processor(sampled)
     for exporter in exporters:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        provider.add_span_processor(CountingBatchSpanProcessor(exporter))
     for processor in extra_processors:
         provider.add_span_processor(processor)
     if set_global:
@@ -275,7 +265,6 @@ def configure_tracing(
         owned=True,
         exporters=tuple(exporters),
         spans_file=path,
-        sampled=sampled,
     )
 
 

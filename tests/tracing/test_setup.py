@@ -14,7 +14,7 @@ import os
 import socket
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,14 @@ from typing import Any
 import grpc
 import pytest
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.util.types import Attributes
 
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.tracing import semconv
@@ -207,6 +210,64 @@ def test_an_endpoint_sends_otlp_over_http_protobuf_and_no_file(
     assert (exporter.exported, exporter.lost) == (2, 0)
     assert handle.loss_report() is None
     assert not (tmp_path / "spans.jsonl").exists()
+
+
+def test_each_exporter_counts_the_sampled_spans_its_processor_was_handed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owned: list[TracingHandle]
+) -> None:
+    """OTLP and an explicit spans file: one batch processor each, counting on its own
+    exporter the spans it queued (a span the sampler dropped is not counted), so what is
+    still unexported is known per exporter."""
+    with OtlpHttpReceiver() as receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+        handle = configure_tracing(
+            spans_file=tmp_path / "spans.jsonl",
+            env={**os.environ, semconv.ENV_HOME: str(tmp_path)},
+            sampler=_DropNamed("dropped"),
+            set_global=False,
+        )
+        owned.append(handle)
+        assert handle.provider is not None
+        otlp, file = handle.exporters
+        _emit(handle.provider)
+        handle.provider.get_tracer("tests.tracing").start_span("dropped").end()
+        assert (otlp.handed, file.handed) == (2, 2)
+        assert handle.force_flush()
+        receiver.wait_for(lambda r: len(r) >= 2)
+    assert [(e.handed, e.exported, e.lost, e.unexported) for e in (otlp, file)] == [
+        (2, 2, 0, 0)
+    ] * 2
+    lines = (tmp_path / "spans.jsonl").read_text().splitlines()
+    names = {
+        s["name"]
+        for line in lines
+        for rs in json.loads(line)["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for s in ss["spans"]
+    }
+    assert names == {"parent", "child"}
+
+
+class _DropNamed(Sampler):
+    """Samples every root span but the ones named ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+    ) -> SamplingResult:
+        chosen = ALWAYS_OFF if name == self.name else ALWAYS_ON
+        return chosen.should_sample(parent_context, trace_id, name, kind, attributes, links)
+
+    def get_description(self) -> str:
+        return f"DropNamed({self.name})"
 
 
 class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
