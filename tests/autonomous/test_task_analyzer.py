@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from mcp_agent_otel.autonomous import task_analyzer
 from mcp_agent_otel.autonomous.errors import InvalidTaskError
 from mcp_agent_otel.autonomous.lexicon import stem, word_set
 from mcp_agent_otel.autonomous.models import (
@@ -445,6 +446,22 @@ def test_normalize_task() -> None:
     )
     assert normalize_task("Cafe\u0301") == "Café"  # NFC
     assert normalize_task(" \n\t ") == ""
+
+
+def test_short_normal_forms_are_remembered_and_long_ones_are_not() -> None:
+    """Agents repeat tasks, so short tasks' normal forms are kept (128 of them, each at most
+    4,096 characters: a bounded memory), giving the same text as computing them afresh."""
+    remembered = task_analyzer._remembered_normal_form
+    remembered.cache_clear()
+    short = "  Read   notes.txt \n\n then  summarize it "
+    assert normalize_task(short) == normalize_task(short) == "Read notes.txt\nthen summarize it"
+    assert remembered.cache_info().hits == 1
+    long = "word " * 1000 + "\n\n" + "x " * 100  # 5,202 characters
+    assert normalize_task(long) == ("word " * 1000).strip() + "\n" + ("x " * 100).strip()
+    assert remembered.cache_info().currsize == 1  # the long text was not kept
+    for n in range(200):
+        normalize_task(f"task {n}")
+    assert remembered.cache_info().currsize == 128 == remembered.cache_info().maxsize
 
 
 def test_case_is_kept_because_it_is_data() -> None:
