@@ -14,7 +14,7 @@ import os
 import socket
 import stat
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,11 @@ from typing import Any
 import grpc
 import pytest
 from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
-from opentelemetry.util.types import Attributes
+from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
 
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.tracing import semconv
@@ -223,14 +220,16 @@ def test_each_exporter_counts_the_sampled_spans_its_processor_was_handed(
         handle = configure_tracing(
             spans_file=tmp_path / "spans.jsonl",
             env={**os.environ, semconv.ENV_HOME: str(tmp_path)},
-            sampler=_DropNamed("dropped"),
             set_global=False,
         )
         owned.append(handle)
         assert handle.provider is not None
         otlp, file = handle.exporters
         _emit(handle.provider)
-        handle.provider.get_tracer("tests.tracing").start_span("dropped").end()
+        # A child of a remote parent that was not sampled: the default sampler drops it.
+        unsampled = SpanContext(1, 2, is_remote=True, trace_flags=TraceFlags(TraceFlags.DEFAULT))
+        dropped = trace.set_span_in_context(NonRecordingSpan(unsampled))
+        handle.provider.get_tracer("tests.tracing").start_span("dropped", context=dropped).end()
         assert (otlp.handed, file.handed) == (2, 2)
         assert handle.force_flush()
         receiver.wait_for(lambda r: len(r) >= 2)
@@ -246,28 +245,6 @@ def test_each_exporter_counts_the_sampled_spans_its_processor_was_handed(
         for s in ss["spans"]
     }
     assert names == {"parent", "child"}
-
-
-class _DropNamed(Sampler):
-    """Samples every root span but the ones named ``name``."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-    ) -> SamplingResult:
-        chosen = ALWAYS_OFF if name == self.name else ALWAYS_ON
-        return chosen.should_sample(parent_context, trace_id, name, kind, attributes, links)
-
-    def get_description(self) -> str:
-        return f"DropNamed({self.name})"
 
 
 class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
