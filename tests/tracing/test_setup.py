@@ -30,7 +30,11 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCod
 
 from mcp_agent_otel._version import __version__
 from mcp_agent_otel.tracing import semconv
-from mcp_agent_otel.tracing.export import LossCountingExporter, OtlpJsonFileExporter
+from mcp_agent_otel.tracing.export import (
+    CountingBatchSpanProcessor,
+    LossCountingExporter,
+    OtlpJsonFileExporter,
+)
 from mcp_agent_otel.tracing.setup import (
     DEFAULT_SERVICE_NAME,
     TracingConfigError,
@@ -213,7 +217,7 @@ def test_each_exporter_counts_the_sampled_spans_its_processor_was_handed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owned: list[TracingHandle]
 ) -> None:
     """OTLP and an explicit spans file: one batch processor each, counting on its own
-    exporter the spans it queued (a span the sampler dropped is not counted), so what is
+    exporter the spans it queued (a span the sampler dropped never reaches it), so what is
     still unexported is known per exporter."""
     with OtlpHttpReceiver() as receiver:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
@@ -245,6 +249,22 @@ def test_each_exporter_counts_the_sampled_spans_its_processor_was_handed(
         for s in ss["spans"]
     }
     assert names == {"parent", "child"}
+
+
+def test_a_span_recorded_but_not_sampled_is_not_counted() -> None:
+    """A sampler may record a span without sampling it (RECORD_ONLY): the batch processor
+    does not export it, so it is not counted as handed to the exporter either."""
+    exporter = LossCountingExporter(InMemorySpanExporter(), "memory")
+    processor = CountingBatchSpanProcessor(exporter)
+    try:
+        for flags in (TraceFlags.DEFAULT, TraceFlags.SAMPLED):
+            context = SpanContext(1, 2, is_remote=False, trace_flags=TraceFlags(flags))
+            processor.on_end(ReadableSpan("span", context=context))
+        assert exporter.handed == 1
+        assert processor.force_flush()
+        assert (exporter.exported, exporter.lost, exporter.unexported) == (1, 0, 0)
+    finally:
+        processor.shutdown()
 
 
 class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
