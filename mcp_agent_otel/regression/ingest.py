@@ -118,6 +118,9 @@ class Ingestor:
         self.store = store
         self.spool = spool
         self._spool_committed = store.spool_committed() if spool is not None else 0
+        # While ``recover()`` replays the spool: the last segment replayed whole, which is all
+        # a flush may mark as written (None: not replaying).
+        self._replayed_through: int | None = None
         self.store_problem: str | None = None  # why the last flush failed (None: writable)
         self.spool_problem: str | None = None  # why the last spool append failed
         self.config = config
@@ -200,7 +203,7 @@ class Ingestor:
                 counters[WARNING_PREFIX + reason] += n
             self._pending_spans += accepted
             pending = self._pending_spans
-        if pending >= self.config.flush_max_spans:
+        if pending >= self.config.flush_max_spans and self._replayed_through is None:
             if self._thread is None:
                 self.flush()  # no background flush (offline ingest): write here
             else:
@@ -432,7 +435,10 @@ class Ingestor:
                 if self.detectors is not None:
                     batch.detector_states = self.detectors.take_dirty_states()
                 if self.spool is not None:
-                    sealed = self.spool.seal()
+                    # Replaying: only the segments read whole are in this batch (the rest must
+                    # not be discarded); otherwise everything appended so far is.
+                    replayed = self._replayed_through
+                    sealed = self.spool.seal() if replayed is None else replayed
                     if sealed > self._spool_committed:
                         batch.spool_segment = sealed
             if batch.empty:
@@ -474,18 +480,28 @@ class Ingestor:
         if self.spool is None:
             return 0
         replayed = 0
-        for path in self.spool.pending_segments(self._spool_committed):
-            for payload in spool_records(path):
-                try:
-                    request = otlp.parse_protobuf(payload)
-                except otlp.OtlpDecodeError:
-                    _log.warning("a spool record in %s is not OTLP; skipped", path)
-                    continue
-                try:
-                    self.ingest(request, payload, spool=False)
-                except Exception:
-                    _log.warning("cannot write replayed spans yet (%s)", self.store_problem)
-                replayed += 1
+        self._replayed_through = self._spool_committed
+        try:
+            for number, path in self.spool.pending_segments(self._spool_committed):
+                for payload in spool_records(path):
+                    try:
+                        request = otlp.parse_protobuf(payload)
+                    except otlp.OtlpDecodeError:
+                        _log.warning("a spool record in %s is not OTLP; skipped", path)
+                        continue
+                    try:
+                        self.ingest(request, payload, spool=False)
+                    except Exception:
+                        _log.warning("cannot write replayed spans yet (%s)", self.store_problem)
+                    replayed += 1
+                # Flushed only between segments, with the segments replayed whole: a flush
+                # inside one would discard the segments not read yet, and a crash after it
+                # would replay that segment's flushed part again.
+                self._replayed_through = number
+                if self.pending_spans >= self.config.flush_max_spans:
+                    self.try_flush()
+        finally:
+            self._replayed_through = None
         if replayed:
             _log.warning(
                 "replayed %d acknowledged request(s) from the spool %s (the analyzer stopped "

@@ -190,10 +190,11 @@ class Spool:
                 with contextlib.suppress(FileNotFoundError):
                     _segment_path(self.directory, n).unlink()
 
-    def pending_segments(self, committed: int) -> list[Path]:
-        """Segments written before this process started that the database does not hold."""
+    def pending_segments(self, committed: int) -> list[tuple[int, Path]]:
+        """Segments written before this process started that the database does not hold,
+        in order, with their numbers."""
         return [
-            _segment_path(self.directory, n)
+            (n, _segment_path(self.directory, n))
             for n in segment_numbers(self.directory)
             if committed < n < self._next
         ]

@@ -10,7 +10,7 @@ from mcp_agent_otel.regression.config import AnalyzerConfig
 from mcp_agent_otel.regression.ingest import Ingestor
 from mcp_agent_otel.regression.runtime import RegressionAnalyzer, spool_directory
 from mcp_agent_otel.regression.spool import Spool, SpoolError, read_records, segment_numbers
-from mcp_agent_otel.regression.store import Store, StoreInUseError
+from mcp_agent_otel.regression.store import FlushBatch, Store, StoreInUseError
 
 from .otlp_builders import request
 
@@ -66,6 +66,48 @@ def test_acknowledged_spans_not_yet_written_are_replayed_exactly_once(tmp_path: 
     with RegressionAnalyzer(config, sinks=[]):
         pass
     assert _stored(db) == 300  # not replayed twice
+
+
+def test_a_replay_longer_than_one_flush_loses_no_segment_and_replays_none_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three segments of acknowledged spans, more than ``flush_max_spans`` in all: the replay
+    flushes on the way (its memory stays bounded), and a flush marks as written only the
+    segments replayed whole, so none is deleted before it is read and none is read twice."""
+    db = tmp_path / "analyzer.db"
+    config = AnalyzerConfig(db_path=db, flush_max_spans=150)
+    store = Store(db)
+    spool = Spool(spool_directory(db))
+    # The crashed process flushed nothing (its flush was due later).
+    ingestor = Ingestor(store, config.with_changes(flush_max_spans=1000), spool=spool, detect=False)
+    for _ in range(3):
+        result = ingestor.ingest(request([5.0] * 100, names="a"))
+        assert result.durable is not None
+        result.durable.result(10)
+        spool.seal()  # the next request goes to a new segment (a flush would seal it too)
+    spool.close()  # the process dies: three segments, nothing in SQLite
+    store.close()
+    segment_numbers_before = segment_numbers(spool_directory(db))
+    assert len(segment_numbers_before) == 3
+    assert _stored(db) == 0
+
+    marked: list[int | None] = []  # the spool segment each flush records as written
+    apply = Store.apply
+
+    def recording_apply(self: Store, batch: FlushBatch) -> None:
+        marked.append(batch.spool_segment)
+        apply(self, batch)
+
+    monkeypatch.setattr(Store, "apply", recording_apply)
+    with RegressionAnalyzer(config, sinks=[]) as restarted:
+        assert sum(r.aggregate.count for r in restarted.store.bucket_rows()) == 300
+    _, second, third = segment_numbers_before
+    # One flush after the second segment (200 spans pending), one at the end of the replay.
+    assert marked[:2] == [second, third]
+    assert not list(spool_directory(db).glob("*.spool"))
+    with RegressionAnalyzer(config, sinks=[]):
+        pass
+    assert _stored(db) == 300
 
 
 def test_spans_flushed_before_a_crash_are_not_replayed(tmp_path: Path) -> None:
