@@ -132,7 +132,10 @@ def test_pages_are_kept_per_window_and_step_and_share_the_comparisons(
 
     monkeypatch.setattr(analyzer.store, "bucket_rows", bucket_rows)
     cache = dashboard_model.DashboardCache(min_interval_s=3600.0)
-    now = time.time()
+    # Mid-way through the hour page's time step, so that now + 1 is in the same step (a page
+    # is kept per step: a load in the next step reads afresh, as the end of this test checks).
+    step = dashboard_model.step_for(3600, analyzer.config.bucket_seconds)
+    now = time.time() // step * step + step / 2
     hour = dashboard_model.collect(analyzer, cache=cache, version="2.0", now=now)
     again = dashboard_model.collect(analyzer, cache=cache, version="2.0", now=now + 1)
     assert len(reads) == 1  # the page's data came from the cache ...
