@@ -491,8 +491,14 @@ class Ingestor:
                         continue
                     try:
                         self.ingest(request, payload, spool=False)
-                    except Exception:
-                        _log.warning("cannot write replayed spans yet (%s)", self.store_problem)
+                    except StoreUnavailable as exc:  # nothing of it was taken: keep the spool
+                        raise StoreError(
+                            f"cannot replay the ingest spool {self.spool.directory}: {exc}. "
+                            "Its segments are kept; start the analyzer again once its database "
+                            "can be written"
+                        ) from None
+                    except Exception:  # a record this version cannot take: never block a start
+                        _log.exception("a replayed request from %s could not be taken", path)
                     replayed += 1
                 # Flushed only between segments, with the segments replayed whole: a flush
                 # inside one would discard the segments not read yet, and a crash after it

@@ -64,7 +64,14 @@ class RegressionAnalyzer:
         self.tokens = TokenCheck(config.token)
         self.started = time.time()
         if background:
-            self.ingestor.recover()
+            try:
+                self.ingestor.recover()
+            except BaseException:  # not started: release the spool and the database
+                if spool_ is not None:
+                    spool_.close()
+                self.alerts.close()
+                self.store.close()
+                raise
             self.ingestor.start()
 
     def close(self) -> None:

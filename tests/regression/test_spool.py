@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from mcp_agent_otel.regression.config import AnalyzerConfig
 from mcp_agent_otel.regression.ingest import Ingestor
 from mcp_agent_otel.regression.runtime import RegressionAnalyzer, spool_directory
 from mcp_agent_otel.regression.spool import Spool, SpoolError, read_records, segment_numbers
-from mcp_agent_otel.regression.store import FlushBatch, Store, StoreInUseError
+from mcp_agent_otel.regression.store import FlushBatch, Store, StoreError, StoreInUseError
 
 from .otlp_builders import request
 
@@ -108,6 +109,45 @@ def test_a_replay_longer_than_one_flush_loses_no_segment_and_replays_none_twice(
     with RegressionAnalyzer(config, sinks=[]):
         pass
     assert _stored(db) == 300
+
+
+def test_a_replay_the_store_cannot_take_stops_the_start_and_keeps_the_spool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replayed requests whose operations the database cannot register (full, locked): the
+    analyzer does not start, says why, and keeps every segment; once the database can be
+    written, the next start stores each acknowledged span once."""
+    db = tmp_path / "analyzer.db"
+    config = AnalyzerConfig(db_path=db)
+    store = Store(db)
+    spool = Spool(spool_directory(db))
+    ingestor = Ingestor(store, config, spool=spool, detect=False)
+    for k in range(2):
+        result = ingestor.ingest(request([5.0] * 100, names=f"op-{k}"))
+        assert result.durable is not None
+        result.durable.result(10)
+        spool.seal()
+    spool.close()  # the process dies before any flush
+    store.close()
+    kept = segment_numbers(spool_directory(db))
+    assert len(kept) == 2
+
+    def full(*args: object, **kwargs: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Store, "register_operations", full)
+        with pytest.raises(StoreError, match="cannot replay the ingest spool") as refused:
+            RegressionAnalyzer(config, sinks=[])
+    assert "disk is full" in str(refused.value)
+    assert "segments are kept" in str(refused.value)
+    assert segment_numbers(spool_directory(db)) == kept
+    assert _stored(db) == 0
+
+    with RegressionAnalyzer(config, sinks=[]):  # the spool and database were released
+        pass
+    assert _stored(db) == 200
+    assert not list(spool_directory(db).glob("*.spool"))
 
 
 def test_spans_flushed_before_a_crash_are_not_replayed(tmp_path: Path) -> None:
