@@ -47,6 +47,26 @@ def test_a_second_process_cannot_share_the_spool(tmp_path: Path) -> None:
         first.close()
 
 
+def _acknowledged_then_killed(db: Path, names: list[str]) -> list[int]:
+    """One acknowledged request of 100 spans per name, each in a segment of its own, then the
+    process dies before any flush (its flush was due later): the spool's segment numbers."""
+    store = Store(db)
+    spool = Spool(spool_directory(db))
+    config = AnalyzerConfig(db_path=db, flush_max_spans=1_000_000)
+    ingestor = Ingestor(store, config, spool=spool, detect=False)
+    for name in names:
+        result = ingestor.ingest(request([5.0] * 100, names=name))
+        assert result.durable is not None
+        result.durable.result(10)  # what the receiver waits for before answering 200
+        spool.seal()  # the next request goes to a new segment (a flush would seal it too)
+    spool.close()
+    store.close()
+    numbers = segment_numbers(spool_directory(db))
+    assert len(numbers) == len(names)
+    assert _stored(db) == 0
+    return numbers
+
+
 def test_acknowledged_spans_not_yet_written_are_replayed_exactly_once(tmp_path: Path) -> None:
     db = tmp_path / "analyzer.db"
     config = AnalyzerConfig(db_path=db)
@@ -77,20 +97,7 @@ def test_a_replay_longer_than_one_flush_loses_no_segment_and_replays_none_twice(
     segments replayed whole, so none is deleted before it is read and none is read twice."""
     db = tmp_path / "analyzer.db"
     config = AnalyzerConfig(db_path=db, flush_max_spans=150)
-    store = Store(db)
-    spool = Spool(spool_directory(db))
-    # The crashed process flushed nothing (its flush was due later).
-    ingestor = Ingestor(store, config.with_changes(flush_max_spans=1000), spool=spool, detect=False)
-    for _ in range(3):
-        result = ingestor.ingest(request([5.0] * 100, names="a"))
-        assert result.durable is not None
-        result.durable.result(10)
-        spool.seal()  # the next request goes to a new segment (a flush would seal it too)
-    spool.close()  # the process dies: three segments, nothing in SQLite
-    store.close()
-    segment_numbers_before = segment_numbers(spool_directory(db))
-    assert len(segment_numbers_before) == 3
-    assert _stored(db) == 0
+    _, second, third = _acknowledged_then_killed(db, ["a", "a", "a"])
 
     marked: list[int | None] = []  # the spool segment each flush records as written
     apply = Store.apply
@@ -102,7 +109,6 @@ def test_a_replay_longer_than_one_flush_loses_no_segment_and_replays_none_twice(
     monkeypatch.setattr(Store, "apply", recording_apply)
     with RegressionAnalyzer(config, sinks=[]) as restarted:
         assert sum(r.aggregate.count for r in restarted.store.bucket_rows()) == 300
-    _, second, third = segment_numbers_before
     # One flush after the second segment (200 spans pending), one at the end of the replay.
     assert marked[:2] == [second, third]
     assert not list(spool_directory(db).glob("*.spool"))
@@ -119,18 +125,7 @@ def test_a_replay_the_store_cannot_take_stops_the_start_and_keeps_the_spool(
     written, the next start stores each acknowledged span once."""
     db = tmp_path / "analyzer.db"
     config = AnalyzerConfig(db_path=db)
-    store = Store(db)
-    spool = Spool(spool_directory(db))
-    ingestor = Ingestor(store, config, spool=spool, detect=False)
-    for k in range(2):
-        result = ingestor.ingest(request([5.0] * 100, names=f"op-{k}"))
-        assert result.durable is not None
-        result.durable.result(10)
-        spool.seal()
-    spool.close()  # the process dies before any flush
-    store.close()
-    kept = segment_numbers(spool_directory(db))
-    assert len(kept) == 2
+    kept = _acknowledged_then_killed(db, ["op-0", "op-1"])
 
     def full(*args: object, **kwargs: object) -> object:
         raise sqlite3.OperationalError("database or disk is full")
