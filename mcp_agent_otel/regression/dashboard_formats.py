@@ -100,7 +100,3 @@ def ago(seconds: float, now: float) -> str:
 
 def version_label(version: str) -> str:
     return version if version else "(no service.version)"
-
-
-def finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None

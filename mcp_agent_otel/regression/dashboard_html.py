@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from mcp_agent_otel.regression.aggregates import Exemplar
 from mcp_agent_otel.regression.alerts import Alert
+from mcp_agent_otel.regression.comparison import finite_or_none
 from mcp_agent_otel.regression.dashboard_charts import (
     ChartView,
     LegendItem,
@@ -29,7 +30,6 @@ from mcp_agent_otel.regression.dashboard_charts import (
     legend_item,
 )
 from mcp_agent_otel.regression.dashboard_formats import (
-    finite,
     format_count,
     format_ms,
     format_p,
@@ -272,8 +272,8 @@ def _row(view: OperationView, href: str) -> Row:
 
 
 def _change_cells(comparison: Comparison) -> ChangeCells:
-    ratio = finite(comparison.ratio)
-    low, high = finite(comparison.ratio_ci_low), finite(comparison.ratio_ci_high)
+    ratio = finite_or_none(comparison.ratio)
+    low, high = finite_or_none(comparison.ratio_ci_low), finite_or_none(comparison.ratio_ci_high)
     return ChangeCells(
         text=format_ratio(ratio),
         data_ratio=f"{ratio:.6g}" if ratio is not None else "",
@@ -282,7 +282,7 @@ def _change_cells(comparison: Comparison) -> ChangeCells:
             if low is not None and high is not None
             else ""
         ),
-        p=format_p(finite(comparison.p_value)),
+        p=format_p(finite_or_none(comparison.p_value)),
         n=f"{format_count(comparison.baseline_n)} / {format_count(comparison.candidate_n)}",
     )
 
@@ -346,17 +346,17 @@ def _verdict_rows(view: OperationView, data: DashboardData) -> list[tuple[str, s
             )
         )
     if c is not None:
-        low, high = finite(c.ratio_ci_low), finite(c.ratio_ci_high)
+        low, high = finite_or_none(c.ratio_ci_low), finite_or_none(c.ratio_ci_high)
         rows += [
             ("Candidate", f"version {version_label(data.candidate_version or '')}"),
-            ("Change", format_ratio(finite(c.ratio))),
+            ("Change", format_ratio(finite_or_none(c.ratio))),
             (
                 f"{c.confidence * 100:.0f}% interval",
                 f"{low:.3f} – {high:.3f}" if low is not None and high is not None else "–",
             ),
             (
                 "p-value (adjusted)",
-                f"{format_p(finite(c.p_value))} ({format_p(finite(c.p_adjusted))})",
+                f"{format_p(finite_or_none(c.p_value))} ({format_p(finite_or_none(c.p_adjusted))})",
             ),
             (
                 "n baseline / candidate",
